@@ -1,0 +1,100 @@
+package org.fomm4j.kernels;
+
+import org.fomm4j.tensor.Tensor;
+
+/**
+ * The numerical kernels every network is built from. Two implementations: {@link ScalarKernels}, the
+ * plain reference, and a Vector API implementation ({@code PanamaKernels}) chosen at start-up by
+ * {@link KernelProvider}. Both follow PyTorch's semantics, named per method, so that results agree
+ * with the reference implementations within float32 rounding.
+ *
+ * <p>All tensors are NCHW float32 heap tensors unless stated; every method returns a new tensor and
+ * leaves its inputs unchanged. Shape errors are {@link IllegalArgumentException}s.
+ */
+public interface Kernels {
+    /** Short name for logs, e.g. {@code scalar} or {@code panama-256}. */
+    String name();
+
+    /**
+     * Prepares a convolution ({@code torch.nn.functional.conv2d}, zero padding).
+     *
+     * @param weight OIHW, {@code spec.weightCount()} values (BatchNorm already folded in if any)
+     * @param bias   {@code spec.outChannels()} values, or {@code null} for none
+     */
+    Conv2d conv2d(ConvSpec spec, float[] weight, float[] bias);
+
+    /** {@code max(x, 0)} element-wise. */
+    Tensor relu(Tensor x);
+
+    /** {@code 1 / (1 + exp(-x))} element-wise ({@code torch.sigmoid}). */
+    Tensor sigmoid(Tensor x);
+
+    /**
+     * Per-channel affine {@code x * scale[c] + shift[c]}, optionally followed by ReLU: BatchNorm in
+     * eval mode where it cannot be folded into a preceding convolution (pre-activation ResBlock).
+     */
+    Tensor channelAffine(Tensor x, float[] scale, float[] shift, boolean relu);
+
+    /** Element-wise {@code a + b} (same shape). */
+    Tensor add(Tensor a, Tensor b);
+
+    /** {@code x[n,c,h,w] * map[n,0,h,w]}: multiplies every channel by a one-channel map. */
+    Tensor multiplyByMap(Tensor x, Tensor map);
+
+    /** {@code nn.AvgPool2d(2)}: 2x2 average pooling, stride 2, odd trailing row/column dropped. */
+    Tensor avgPool2x2(Tensor x);
+
+    /** {@code F.interpolate(x, scale_factor=2)} (mode nearest): {@code out[y][x] = in[y/2][x/2]}. */
+    Tensor upsampleNearest2x(Tensor x);
+
+    /**
+     * {@code F.interpolate(x, size=(outH, outW), mode='bilinear', align_corners=alignCorners)}.
+     * With {@code alignCorners=false} the source coordinate is {@code (dst + 0.5) * in/out - 0.5},
+     * clamped at 0; with {@code true} it is {@code dst * (in - 1)/(out - 1)}.
+     */
+    Tensor resizeBilinear(Tensor x, int outH, int outW, boolean alignCorners);
+
+    /**
+     * {@code F.grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners)}.
+     *
+     * @param input {@code [N, C, H, W]}
+     * @param grid  {@code [N, Ho, Wo, 2]}, {@code (x, y)} in {@code [-1, 1]}: {@code x=-1} is the left
+     *              edge of the left pixel ({@code alignCorners=false}) or the left pixel's centre
+     *              ({@code alignCorners=true}); samples outside read zeros
+     * @return {@code [N, C, Ho, Wo]}
+     */
+    Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners);
+
+    /**
+     * Softmax over the spatial positions of every {@code (n, c)} plane of {@code x / temperature}
+     * ({@code F.softmax(x.view(N, C, -1) / temperature, dim=2)}).
+     */
+    Tensor softmaxSpatial(Tensor x, float temperature);
+
+    /** Softmax over the channel dimension ({@code F.softmax(x, dim=1)}). */
+    Tensor softmaxChannels(Tensor x);
+
+    /**
+     * Mixes per-region motions with masks: {@code out[n,h,w,:] = sum_m masks[n,m,h,w] * motions[n,m,h,w,:]}
+     * (the dense motion network's deformation, FOMM eq. 4 / TPSMM eq. 8).
+     *
+     * @param masks   {@code [N, M, H, W]}
+     * @param motions {@code [N, M, H, W, 2]}
+     * @return {@code [N, H, W, 2]}
+     */
+    Tensor mixMotions(Tensor masks, Tensor motions);
+
+    /**
+     * First-order (Taylor) sparse motions of FOMM ({@code DenseMotionNetwork.create_sparse_motions}):
+     * region 0 is the identity grid, region {@code k+1} is {@code T_k(z) = A_k (z - kpDriving_k) + kpSource_k}
+     * over the coordinate grid of {@code height x width} ({@code x, y} in {@code [-1, 1]}, pixel centres
+     * {@code 2i/(n-1) - 1}).
+     *
+     * @param kpDriving {@code [N, K, 2]}
+     * @param kpSource  {@code [N, K, 2]}
+     * @param affine    {@code [N, K, 2, 2]} = {@code J_s J_d^-1}, or {@code null} for the identity
+     *                  (no jacobians)
+     * @return {@code [N, K + 1, height, width, 2]}
+     */
+    Tensor taylorMotions(Tensor kpDriving, Tensor kpSource, Tensor affine, int height, int width);
+}

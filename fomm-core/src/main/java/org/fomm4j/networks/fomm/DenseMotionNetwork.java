@@ -1,0 +1,135 @@
+package org.fomm4j.networks.fomm;
+
+import org.fomm4j.config.FommConfig;
+import org.fomm4j.kernels.Activation;
+import org.fomm4j.kernels.Conv2d;
+import org.fomm4j.kernels.ConvSpec;
+import org.fomm4j.kernels.CoordinateGrid;
+import org.fomm4j.kernels.Kernels;
+import org.fomm4j.nn.AntiAliasInterpolation2d;
+import org.fomm4j.nn.Hourglass;
+import org.fomm4j.nn.Layers;
+import org.fomm4j.tensor.Tensor;
+import org.fomm4j.weights.WeightReader;
+
+/**
+ * FOMM dense motion network ({@code modules/dense_motion.py: DenseMotionNetwork}), on the source
+ * downsampled by {@code scale_factor} ({@code h x w}, e.g. 64x64):
+ * <ol>
+ *   <li>heatmap representation: Gaussians ({@code kp_variance}) at the driving keypoints minus those at
+ *       the source keypoints, plus a zero background channel;</li>
+ *   <li>sparse motions: identity plus, per keypoint, the first-order expansion
+ *       {@code T(z) = kp_s + J_s J_d^-1 (z - kp_d)} (paper eq. 4);</li>
+ *   <li>sparse deformed: the source warped by each of the K+1 motions ({@code grid_sample},
+ *       {@code align_corners=False});</li>
+ *   <li>an hourglass on {@code [heatmap_k, deformed_k]} for k = 0..K, then softmax masks (7x7 conv),
+ *       their mix of the motions into the deformation, and the occlusion map (7x7 conv, sigmoid).</li>
+ * </ol>
+ * Tensors under {@code generator.dense_motion_network.}: {@code hourglass.*}, {@code mask.*},
+ * {@code occlusion.*}, {@code down.weight}.
+ */
+public final class DenseMotionNetwork {
+    /**
+     * @param sparseDeformed {@code [N, K+1, C, h, w]}
+     * @param mask           {@code [N, K+1, h, w]} softmax over regions
+     * @param deformation    {@code [N, h, w, 2]} backward flow: where each output pixel samples the source, {@code (x, y)} in {@code [-1, 1]}
+     * @param occlusionMap   {@code [N, 1, h, w]} in {@code (0, 1)}, or {@code null}
+     */
+    public record Output(Tensor sparseDeformed, Tensor mask, Tensor deformation, Tensor occlusionMap) {
+    }
+
+    private final Kernels k;
+    private final AntiAliasInterpolation2d down;
+    private final Hourglass hourglass;
+    private final Conv2d mask;
+    private final Conv2d occlusion;
+    private final int numKp;
+    private final int numChannels;
+    private final float kpVariance;
+
+    public DenseMotionNetwork(Kernels k, WeightReader r, FommConfig c) {
+        this.k = k;
+        FommConfig.DenseMotion p = c.generator().denseMotion();
+        this.numKp = c.numKp();
+        this.numChannels = c.numChannels();
+        this.kpVariance = (float) p.kpVariance();
+        this.hourglass = new Hourglass(k, r.sub("hourglass"), p.blockExpansion(), (numKp + 1) * (numChannels + 1),
+                p.numBlocks(), p.maxFeatures());
+        int f = hourglass.outFilters();
+        this.mask = Layers.conv(k, r.sub("mask"), ConvSpec.of(f, numKp + 1, 7, 3));
+        this.occlusion = c.generator().estimateOcclusionMap() ? Layers.conv(k, r.sub("occlusion"), ConvSpec.of(f, 1, 7, 3)) : null;
+        this.down = p.scaleFactor() != 1.0 ? new AntiAliasInterpolation2d(r.sub("down"), numChannels, p.scaleFactor()) : null;
+    }
+
+    /** The source as this network sees it (downsampled): depends on the source only, so callers cache it. */
+    public Tensor prepareSource(Tensor sourceImage) {
+        return down != null ? down.forward(sourceImage) : sourceImage;
+    }
+
+    /**
+     * @param source     the output of {@link #prepareSource} {@code [N, C, h, w]}
+     * @param kpDriving  keypoints of the driving frame (normalized by the animation mode)
+     * @param kpSource   keypoints of the source
+     */
+    public Output forward(Tensor source, Keypoints kpDriving, Keypoints kpSource) {
+        int n = source.dim(0), h = source.dim(2), w = source.dim(3), hw = h * w;
+        if (kpDriving.count() != numKp || kpSource.count() != numKp) {
+            throw new IllegalArgumentException("dense motion expects " + numKp + " keypoints");
+        }
+        Tensor affine = null;
+        if (kpDriving.jacobian() != null && kpSource.jacobian() != null) {
+            affine = Jacobians.matmul(kpSource.jacobian(), Jacobians.inverse(kpDriving.jacobian()));
+        }
+        Tensor sparseMotion = k.taylorMotions(kpDriving.value(), kpSource.value(), affine, h, w);
+
+        int m = numKp + 1, c = numChannels;
+        float[] src = source.toHeap().data();
+        float[] repeated = new float[n * m * c * hw];
+        for (int b = 0; b < n; b++) {
+            for (int r = 0; r < m; r++) {
+                System.arraycopy(src, b * c * hw, repeated, (b * m + r) * c * hw, c * hw);
+            }
+        }
+        Tensor deformed = k.gridSample(Tensor.of(repeated, n * m, c, h, w), sparseMotion.reshape(n * m, h, w, 2), false);
+        float[] def = deformed.data();
+
+        float[] gd = gaussians(kpDriving.value(), h, w);
+        float[] gs = gaussians(kpSource.value(), h, w);
+        float[] input = new float[n * m * (c + 1) * hw];
+        for (int b = 0; b < n; b++) {
+            for (int r = 0; r < m; r++) {
+                int base = ((b * m + r) * (c + 1)) * hw;
+                if (r > 0) {
+                    int g = (b * numKp + r - 1) * hw;
+                    for (int i = 0; i < hw; i++) {
+                        input[base + i] = gd[g + i] - gs[g + i];
+                    }
+                }
+                System.arraycopy(def, (b * m + r) * c * hw, input, base + hw, c * hw);
+            }
+        }
+        Tensor prediction = hourglass.forward(Tensor.of(input, n, m * (c + 1), h, w));
+        Tensor masks = k.softmaxChannels(mask.apply(prediction, Activation.NONE));
+        Tensor deformation = k.mixMotions(masks, sparseMotion);
+        Tensor occ = occlusion != null ? occlusion.apply(prediction, Activation.SIGMOID) : null;
+        return new Output(deformed.reshape(n, m, c, h, w), masks, deformation, occ);
+    }
+
+    /** {@code kp2gaussian}: {@code exp(-0.5 * |grid - kp|^2 / variance)}, {@code [N*K, h, w]} flat. */
+    private float[] gaussians(Tensor kp, int h, int w) {
+        float[] gx = CoordinateGrid.axis(w), gy = CoordinateGrid.axis(h);
+        int nk = kp.dim(0) * kp.dim(1);
+        float[] out = new float[nk * h * w];
+        for (int p = 0; p < nk; p++) {
+            float mx = kp.get(p * 2), my = kp.get(p * 2 + 1);
+            for (int y = 0; y < h; y++) {
+                float dy = gy[y] - my;
+                for (int x = 0; x < w; x++) {
+                    float dx = gx[x] - mx;
+                    out[(p * h + y) * w + x] = (float) Math.exp(-0.5f * (dx * dx + dy * dy) / kpVariance);
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,33 @@
+package org.fomm4j.nn;
+
+import org.fomm4j.kernels.Conv2d;
+import org.fomm4j.kernels.ConvSpec;
+import org.fomm4j.kernels.Kernels;
+import org.fomm4j.weights.WeightReader;
+
+/** Reads convolutions from a state dict, folding a following BatchNorm in at load time. */
+public final class Layers {
+    private Layers() {
+    }
+
+    /** {@code nn.Conv2d} with bias: tensors {@code weight [O, I/g, kh, kw]} and {@code bias [O]}. */
+    public static Conv2d conv(Kernels k, WeightReader r, ConvSpec spec) {
+        float[] w = r.take("weight", spec.outChannels(), spec.inChannels() / spec.groups(), spec.kernelH(), spec.kernelW());
+        float[] b = r.take("bias", spec.outChannels());
+        return k.conv2d(spec, w, b);
+    }
+
+    /** {@code conv} followed by {@code norm} (a {@code BatchNorm2d}, eval mode), folded into one convolution. */
+    public static Conv2d convBn(Kernels k, WeightReader conv, WeightReader norm, ConvSpec spec) {
+        int o = spec.outChannels();
+        float[] w = conv.take("weight", o, spec.inChannels() / spec.groups(), spec.kernelH(), spec.kernelW());
+        float[] b = conv.take("bias", o);
+        float[] gamma = norm.take("weight", o);
+        float[] beta = norm.take("bias", o);
+        float[] mean = norm.take("running_mean", o);
+        float[] var = norm.take("running_var", o);
+        norm.ignore("num_batches_tracked");
+        float[] folded = BatchNorm.fold(w, b, gamma, beta, mean, var);
+        return k.conv2d(spec, w, folded);
+    }
+}
