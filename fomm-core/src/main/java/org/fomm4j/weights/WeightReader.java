@@ -16,24 +16,37 @@ import org.fomm4j.tensor.Tensor;
  * compared with the tensor list of an official checkpoint.
  */
 public final class WeightReader {
+    /** Makes up the values of a tensor from its full name and shape (random weights for benchmarks). */
+    @FunctionalInterface
+    public interface Synthesizer {
+        float[] values(String name, int[] shape);
+    }
+
     private final StateDict dict;
+    private final Synthesizer synthesizer;
     private final String prefix;
     private final Map<String, int[]> declared;
 
     /** Reads the tensors under {@code network.} of {@code dict}. */
     public WeightReader(StateDict dict, String network) {
-        this(dict, network + ".", new LinkedHashMap<>());
+        this(dict, null, network + ".", new LinkedHashMap<>());
     }
 
-    private WeightReader(StateDict dict, String prefix, Map<String, int[]> declared) {
+    /** A reader that never fails: every declared tensor is made by {@code synthesizer}. */
+    public static WeightReader synthetic(Synthesizer synthesizer, String network) {
+        return new WeightReader(null, synthesizer, network + ".", new LinkedHashMap<>());
+    }
+
+    private WeightReader(StateDict dict, Synthesizer synthesizer, String prefix, Map<String, int[]> declared) {
         this.dict = dict;
+        this.synthesizer = synthesizer;
         this.prefix = prefix;
         this.declared = declared;
     }
 
     /** A reader for a sub-module: keys are resolved under {@code prefix + name + "."}. */
     public WeightReader sub(String name) {
-        return new WeightReader(dict, prefix + name + ".", declared);
+        return new WeightReader(dict, synthesizer, prefix + name + ".", declared);
     }
 
     /**
@@ -44,6 +57,9 @@ public final class WeightReader {
     public float[] take(String key, int... shape) {
         String name = prefix + key;
         declared.put(name, shape.clone());
+        if (synthesizer != null) {
+            return synthesizer.values(name, shape.clone());
+        }
         Tensor t = dict.get(name);
         if (t == null) {
             throw new WeightException("missing tensor " + name + " (expected shape " + Arrays.toString(shape) + ")");
@@ -62,6 +78,9 @@ public final class WeightReader {
     public void ignore(String key) {
         String name = prefix + key;
         declared.put(name, new int[0]);
+        if (synthesizer != null) {
+            return;
+        }
         Tensor t = dict.get(name);
         if (t != null && t.rank() != 0) {
             throw new WeightException("tensor " + name + " has shape " + Arrays.toString(t.shape()) + " but expected a scalar");
@@ -77,6 +96,9 @@ public final class WeightReader {
      * @throws WeightException naming the tensors under this reader's prefix that were never declared
      */
     public void finish() {
+        if (synthesizer != null) {
+            return;
+        }
         List<String> unexpected = new ArrayList<>();
         for (String name : new TreeSet<>(dict.names())) {
             if (name.startsWith(prefix) && !declared.containsKey(name)) {

@@ -5,6 +5,7 @@ import org.fomm4j.config.FommConfig;
 import org.fomm4j.kernels.KernelProvider;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.tensor.Tensor;
+import org.fomm4j.weights.RandomWeights;
 import org.fomm4j.weights.StateDict;
 import org.fomm4j.weights.WeightReader;
 
@@ -40,10 +41,18 @@ public final class FommModel {
     }
 
     public static FommModel create(FommConfig config, StateDict weights, Kernels kernels) {
-        WeightReader kr = new WeightReader(weights, "kp_detector");
+        return build(config, new WeightReader(weights, "kp_detector"), new WeightReader(weights, "generator"), kernels);
+    }
+
+    /** A model with seeded random weights ({@link RandomWeights}): for benchmarks and shape checks. */
+    public static FommModel createRandom(FommConfig config, long seed, Kernels kernels) {
+        RandomWeights w = new RandomWeights(seed);
+        return build(config, WeightReader.synthetic(w, "kp_detector"), WeightReader.synthetic(w, "generator"), kernels);
+    }
+
+    private static FommModel build(FommConfig config, WeightReader kr, WeightReader gr, Kernels kernels) {
         KpDetector kp = new KpDetector(kernels, kr, config);
         kr.finish();
-        WeightReader gr = new WeightReader(weights, "generator");
         OcclusionAwareGenerator gen = new OcclusionAwareGenerator(kernels, gr, config);
         gr.finish();
         Map<String, int[]> all = new java.util.LinkedHashMap<>(kr.declared());

@@ -1,0 +1,54 @@
+package org.fomm4j.bench;
+
+import java.util.concurrent.atomic.LongAdder;
+import org.fomm4j.kernels.Activation;
+import org.fomm4j.kernels.Conv2d;
+import org.fomm4j.kernels.ConvSpec;
+import org.fomm4j.kernels.Kernels;
+import org.fomm4j.tensor.Tensor;
+
+/** Wraps kernels and counts the convolution FLOPs (2 per multiply-add) actually executed. */
+final class CountingKernels implements Kernels {
+    private final Kernels k;
+    final LongAdder convFlops = new LongAdder();
+
+    CountingKernels(Kernels k) {
+        this.k = k;
+    }
+
+    @Override
+    public String name() {
+        return k.name();
+    }
+
+    @Override
+    public Conv2d conv2d(ConvSpec spec, float[] weight, float[] bias) {
+        Conv2d c = k.conv2d(spec, weight, bias);
+        return new Conv2d() {
+            @Override
+            public ConvSpec spec() {
+                return spec;
+            }
+
+            @Override
+            public Tensor apply(Tensor input, Activation activation) {
+                convFlops.add(input.dim(0) * spec.flops(input.dim(2), input.dim(3)));
+                return c.apply(input, activation);
+            }
+        };
+    }
+
+    @Override public Tensor relu(Tensor x) { return k.relu(x); }
+    @Override public Tensor sigmoid(Tensor x) { return k.sigmoid(x); }
+    @Override public Tensor channelAffine(Tensor x, float[] s, float[] t, boolean relu) { return k.channelAffine(x, s, t, relu); }
+    @Override public Tensor add(Tensor a, Tensor b) { return k.add(a, b); }
+    @Override public Tensor multiplyByMap(Tensor x, Tensor map) { return k.multiplyByMap(x, map); }
+    @Override public Tensor avgPool2x2(Tensor x) { return k.avgPool2x2(x); }
+    @Override public Tensor upsampleNearest2x(Tensor x) { return k.upsampleNearest2x(x); }
+    @Override public Tensor resizeBilinear(Tensor x, int h, int w, boolean a) { return k.resizeBilinear(x, h, w, a); }
+    @Override public Tensor gridSample(Tensor in, Tensor grid, boolean a) { return k.gridSample(in, grid, a); }
+    @Override public Tensor softmaxSpatial(Tensor x, float t) { return k.softmaxSpatial(x, t); }
+    @Override public Tensor softmaxChannels(Tensor x) { return k.softmaxChannels(x); }
+    @Override public Tensor mixMotions(Tensor m, Tensor mo) { return k.mixMotions(m, mo); }
+    @Override public Tensor taylorMotions(Tensor d, Tensor s, Tensor a, int h, int w) { return k.taylorMotions(d, s, a, h, w); }
+}
