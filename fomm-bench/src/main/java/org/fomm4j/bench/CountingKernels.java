@@ -11,6 +11,9 @@ import org.fomm4j.tensor.Tensor;
 final class CountingKernels implements Kernels {
     private final Kernels k;
     final LongAdder convFlops = new LongAdder();
+    /** Per layer shape: nanoseconds and FLOPs, when {@code profile} is on. */
+    final java.util.Map<String, long[]> layers = new java.util.concurrent.ConcurrentSkipListMap<>();
+    volatile boolean profile;
 
     CountingKernels(Kernels k) {
         this.k = k;
@@ -32,8 +35,22 @@ final class CountingKernels implements Kernels {
 
             @Override
             public Tensor apply(Tensor input, Activation activation) {
-                convFlops.add(input.dim(0) * spec.flops(input.dim(2), input.dim(3)));
-                return c.apply(input, activation);
+                long f = input.dim(0) * spec.flops(input.dim(2), input.dim(3));
+                convFlops.add(f);
+                if (!profile) {
+                    return c.apply(input, activation);
+                }
+                long t0 = System.nanoTime();
+                Tensor out = c.apply(input, activation);
+                long dt = System.nanoTime() - t0;
+                String key = String.format("%4d->%4d k%d %3dx%-3d", spec.inChannels(), spec.outChannels(), spec.kernelH(),
+                        input.dim(2), input.dim(3));
+                long[] acc = layers.computeIfAbsent(key, x -> new long[2]);
+                synchronized (acc) {
+                    acc[0] += dt;
+                    acc[1] += f;
+                }
+                return out;
             }
         };
     }

@@ -44,6 +44,19 @@ public final class FommStepHarness {
             System.out.printf("source side (once): %.1f GFLOP; per step: %.1f GFLOP (convolutions)%n", sourceFlops / 1e9, stepFlops / 1e9);
             System.out.printf("seconds per step: median %.3f (min %.3f, max %.3f over %d frames)%n", median, t[0], t[frames - 1], frames);
             System.out.printf("achieved: %.1f GFLOP/s%n", stepFlops / median / 1e9);
+            if (Boolean.getBoolean("fomm4j.profile")) {
+                k.profile = true;
+                long t0 = System.nanoTime();
+                anim.animate(driving);
+                double total = (System.nanoTime() - t0) / 1e9;
+                double convs = 0;
+                for (var e : k.layers.entrySet()) {
+                    convs += e.getValue()[0] / 1e9;
+                    System.out.printf("  conv %s %8.1f ms %6.1f GFLOP/s%n", e.getKey(), e.getValue()[0] / 1e6,
+                            e.getValue()[1] / (double) e.getValue()[0]);
+                }
+                System.out.printf("  profiled step %.3f s, of which convolutions %.3f s%n", total, convs);
+            }
         }
     }
 }

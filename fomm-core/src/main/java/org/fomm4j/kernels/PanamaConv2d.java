@@ -25,6 +25,8 @@ final class PanamaConv2d implements Conv2d {
     static final int NR = 2 * VL;
     /** Micro-tiles packed together, so each weight block read from cache serves this many tiles. */
     private static final int PT = 4;
+    /** Depth (input channels x taps) per panel slice; measured best of 128..2304 on the vox-256 layers. */
+    private static final int KC = 512;
 
     private final ConvSpec spec;
     private final float[] packed;
@@ -82,6 +84,8 @@ final class PanamaConv2d implements Conv2d {
         int coSplit = Math.max(1, Math.min(coBlocks, (2 * Parallel.threads() + tileGroups - 1) / tileGroups));
         int coPer = (coBlocks + coSplit - 1) / coSplit;
         int coParts = (coBlocks + coPer - 1) / coPer;
+        // With one or two output blocks an im2col panel would be copied for little reuse: read directly.
+        boolean direct = coBlocks <= 2;
         for (int b = 0; b < n; b++) {
             int inBatch = b * cin * h * w;
             for (int ci = 0; ci < cin; ci++) {
@@ -95,23 +99,38 @@ final class PanamaConv2d implements Conv2d {
                 int tg = task / coParts, part = task % coParts;
                 int t0 = tg * PT, t1 = Math.min(tiles, t0 + PT);
                 int cb0 = part * coPer, cb1 = Math.min(coBlocks, cb0 + coPer);
-                float[] panel = new float[(t1 - t0) * depth * NR];
-                float[] acc = new float[MR * NR];
-                for (int t = t0; t < t1; t++) {
-                    int pBase = (t - t0) * depth * NR;
-                    int q = t * NR;
-                    for (int ci = 0; ci < cin; ci++) {
-                        int src = ci * chStride + q;
-                        int dst = pBase + ci * taps * NR;
-                        for (int tap = 0; tap < taps; tap++) {
-                            System.arraycopy(padded, src + tapOff[tap], panel, dst + tap * NR, NR);
+                int ldc = PT * NR;
+                float[] cbuf = new float[(cb1 - cb0) * MR * ldc];
+                if (direct) {
+                    for (int cb = cb0; cb < cb1; cb++) {
+                        for (int t = t0; t < t1; t++) {
+                            direct(packed, cb * depth * MR, padded, t * NR, cin, chStride, tapOff,
+                                    cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc);
+                        }
+                    }
+                } else {
+                    float[] panel = new float[PT * KC * NR];
+                    for (int k0 = 0; k0 < depth; k0 += KC) {
+                        int kc = Math.min(KC, depth - k0);
+                        for (int t = t0; t < t1; t++) {
+                            int q = t * NR, dst = (t - t0) * KC * NR;
+                            for (int k = k0; k < k0 + kc; k++, dst += NR) {
+                                int ci = k / taps, tap = k - ci * taps;
+                                System.arraycopy(padded, ci * chStride + q + tapOff[tap], panel, dst, NR);
+                            }
+                        }
+                        for (int cb = cb0; cb < cb1; cb++) {
+                            for (int t = t0; t < t1; t++) {
+                                kernel(packed, (cb * depth + k0) * MR, panel, (t - t0) * KC * NR, kc,
+                                        cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, k0 == 0);
+                            }
                         }
                     }
                 }
                 for (int cb = cb0; cb < cb1; cb++) {
                     for (int t = t0; t < t1; t++) {
-                        kernel(packed, cb * depth * MR, panel, (t - t0) * depth * NR, depth, acc);
-                        store(acc, t * NR, cb, wp, oh, ow, cout, out, outBatch, activation);
+                        store(cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, t * NR, cb, wp, oh, ow, cout, out,
+                                outBatch, activation);
                     }
                 }
             });
@@ -120,8 +139,8 @@ final class PanamaConv2d implements Conv2d {
     }
 
     /** Writes the valid columns of one micro-tile result, adding the bias and the activation. */
-    private void store(float[] acc, int q0, int cb, int wp, int oh, int ow, int cout, float[] out, int outBatch,
-                       Activation activation) {
+    private void store(float[] acc, int ai, int ldc, int q0, int cb, int wp, int oh, int ow, int cout, float[] out,
+                       int outBatch, Activation activation) {
         int y = q0 / wp, x = q0 - y * wp;
         for (int i = 0; i < NR; i++, x++) {
             if (x == wp) {
@@ -134,16 +153,28 @@ final class PanamaConv2d implements Conv2d {
             for (int j = 0; j < MR; j++) {
                 int co = cb * MR + j;
                 if (co < cout) {
-                    out[outBatch + (co * oh + y) * ow + x] = ScalarKernels.activate(acc[j * NR + i] + bias[co], activation);
+                    out[outBatch + (co * oh + y) * ow + x] = ScalarKernels.activate(acc[ai + j * ldc + i] + bias[co], activation);
                 }
             }
         }
     }
 
-    /** {@code acc[MR][NR] = sum_k w[k][MR] (x) panel[k][NR]}. */
-    private static void kernel(float[] wt, int wi, float[] panel, int pi, int depth, float[] acc) {
-        FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00;
-        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    /** {@code c[MR][NR] (+)= sum_k w[k][MR] (x) panel[k][NR]}; rows of {@code c} are {@code ldc} apart. */
+    private static void kernel(float[] wt, int wi, float[] panel, int pi, int depth, float[] c, int ci, int ldc,
+                               boolean first) {
+        FloatVector a00, a01, a10, a11, a20, a21, a30, a31;
+        if (first) {
+            a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = FloatVector.zero(SPECIES);
+        } else {
+            a00 = FloatVector.fromArray(SPECIES, c, ci);
+            a01 = FloatVector.fromArray(SPECIES, c, ci + VL);
+            a10 = FloatVector.fromArray(SPECIES, c, ci + ldc);
+            a11 = FloatVector.fromArray(SPECIES, c, ci + ldc + VL);
+            a20 = FloatVector.fromArray(SPECIES, c, ci + 2 * ldc);
+            a21 = FloatVector.fromArray(SPECIES, c, ci + 2 * ldc + VL);
+            a30 = FloatVector.fromArray(SPECIES, c, ci + 3 * ldc);
+            a31 = FloatVector.fromArray(SPECIES, c, ci + 3 * ldc + VL);
+        }
         for (int k = 0; k < depth; k++) {
             int o = pi + k * NR, wk = wi + k * MR;
             FloatVector x0 = FloatVector.fromArray(SPECIES, panel, o);
@@ -161,13 +192,49 @@ final class PanamaConv2d implements Conv2d {
             a30 = x0.fma(w, a30);
             a31 = x1.fma(w, a31);
         }
-        a00.intoArray(acc, 0);
-        a01.intoArray(acc, VL);
-        a10.intoArray(acc, NR);
-        a11.intoArray(acc, NR + VL);
-        a20.intoArray(acc, 2 * NR);
-        a21.intoArray(acc, 2 * NR + VL);
-        a30.intoArray(acc, 3 * NR);
-        a31.intoArray(acc, 3 * NR + VL);
+        a00.intoArray(c, ci);
+        a01.intoArray(c, ci + VL);
+        a10.intoArray(c, ci + ldc);
+        a11.intoArray(c, ci + ldc + VL);
+        a20.intoArray(c, ci + 2 * ldc);
+        a21.intoArray(c, ci + 2 * ldc + VL);
+        a30.intoArray(c, ci + 3 * ldc);
+        a31.intoArray(c, ci + 3 * ldc + VL);
+    }
+
+    /** As {@link #kernel} but reading the padded input in place through the tap offsets (no panel). */
+    private static void direct(float[] wt, int wi, float[] in, int q, int cin, int chStride, int[] tapOff,
+                               float[] c, int ci, int ldc) {
+        FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        int taps = tapOff.length;
+        for (int ch = 0; ch < cin; ch++) {
+            int base = ch * chStride + q;
+            for (int t = 0; t < taps; t++, wi += MR) {
+                int o = base + tapOff[t];
+                FloatVector x0 = FloatVector.fromArray(SPECIES, in, o);
+                FloatVector x1 = FloatVector.fromArray(SPECIES, in, o + VL);
+                FloatVector w = FloatVector.broadcast(SPECIES, wt[wi]);
+                a00 = x0.fma(w, a00);
+                a01 = x1.fma(w, a01);
+                w = FloatVector.broadcast(SPECIES, wt[wi + 1]);
+                a10 = x0.fma(w, a10);
+                a11 = x1.fma(w, a11);
+                w = FloatVector.broadcast(SPECIES, wt[wi + 2]);
+                a20 = x0.fma(w, a20);
+                a21 = x1.fma(w, a21);
+                w = FloatVector.broadcast(SPECIES, wt[wi + 3]);
+                a30 = x0.fma(w, a30);
+                a31 = x1.fma(w, a31);
+            }
+        }
+        a00.intoArray(c, ci);
+        a01.intoArray(c, ci + VL);
+        a10.intoArray(c, ci + ldc);
+        a11.intoArray(c, ci + ldc + VL);
+        a20.intoArray(c, ci + 2 * ldc);
+        a21.intoArray(c, ci + 2 * ldc + VL);
+        a30.intoArray(c, ci + 3 * ldc);
+        a31.intoArray(c, ci + 3 * ldc + VL);
     }
 }

@@ -17,6 +17,30 @@ public final class Layers {
         return k.conv2d(spec, w, b);
     }
 
+    /**
+     * Several convolutions over the same input fused into one whose output channels are theirs
+     * concatenated in order (e.g. FOMM's {@code mask} and {@code occlusion} heads): the input is read
+     * once. Each reader holds one {@code nn.Conv2d}; {@code outs[i]} is its output channel count.
+     */
+    public static Conv2d convConcat(Kernels k, int in, int kernel, int pad, WeightReader[] readers, int[] outs) {
+        int total = 0;
+        for (int o : outs) {
+            total += o;
+        }
+        ConvSpec spec = ConvSpec.of(in, total, kernel, pad);
+        float[] w = new float[spec.weightCount()];
+        float[] b = new float[total];
+        int at = 0;
+        for (int i = 0; i < readers.length; i++) {
+            float[] wi = readers[i].take("weight", outs[i], in, kernel, kernel);
+            float[] bi = readers[i].take("bias", outs[i]);
+            System.arraycopy(wi, 0, w, at * in * kernel * kernel, wi.length);
+            System.arraycopy(bi, 0, b, at, bi.length);
+            at += outs[i];
+        }
+        return k.conv2d(spec, w, b);
+    }
+
     /** {@code conv} followed by {@code norm} (a {@code BatchNorm2d}, eval mode), folded into one convolution. */
     public static Conv2d convBn(Kernels k, WeightReader conv, WeightReader norm, ConvSpec spec) {
         int o = spec.outChannels();

@@ -224,6 +224,33 @@ public final class Tensor {
         return new Tensor(s, out, null);
     }
 
+    /**
+     * Channels {@code [from, from + count)} of an {@code [N, C, ...]} tensor, as a new heap tensor.
+     *
+     * @throws IllegalArgumentException if the range is outside {@code [0, C)}
+     */
+    public Tensor channels(int from, int count) {
+        if (shape.length < 2 || from < 0 || count < 0 || from + count > shape[1]) {
+            throw new IllegalArgumentException("channels [" + from + ", " + (from + count) + ") of " + Arrays.toString(shape));
+        }
+        int inner = 1;
+        for (int i = 2; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        int[] s = shape.clone();
+        s[1] = count;
+        float[] out = new float[(int) count(s)];
+        for (int b = 0; b < shape[0]; b++) {
+            int src = (b * shape[1] + from) * inner;
+            if (data != null) {
+                System.arraycopy(data, src, out, b * count * inner, count * inner);
+            } else {
+                MemorySegment.copy(segment, LE_FLOAT, (long) src * 4, out, b * count * inner, count * inner);
+            }
+        }
+        return new Tensor(s, out, null);
+    }
+
     /** Largest absolute difference to {@code other} (same shape required). */
     public float maxAbsDiff(Tensor other) {
         requireShape("maxAbsDiff operand", other.shape);

@@ -41,8 +41,9 @@ public final class DenseMotionNetwork {
     private final Kernels k;
     private final AntiAliasInterpolation2d down;
     private final Hourglass hourglass;
-    private final Conv2d mask;
-    private final Conv2d occlusion;
+    /** {@code mask} and {@code occlusion} fused: one 7x7 conv over the hourglass output. */
+    private final Conv2d heads;
+    private final boolean hasOcclusion;
     private final int numKp;
     private final int numChannels;
     private final float kpVariance;
@@ -56,8 +57,10 @@ public final class DenseMotionNetwork {
         this.hourglass = new Hourglass(k, r.sub("hourglass"), p.blockExpansion(), (numKp + 1) * (numChannels + 1),
                 p.numBlocks(), p.maxFeatures());
         int f = hourglass.outFilters();
-        this.mask = Layers.conv(k, r.sub("mask"), ConvSpec.of(f, numKp + 1, 7, 3));
-        this.occlusion = c.generator().estimateOcclusionMap() ? Layers.conv(k, r.sub("occlusion"), ConvSpec.of(f, 1, 7, 3)) : null;
+        this.hasOcclusion = c.generator().estimateOcclusionMap();
+        this.heads = hasOcclusion
+                ? Layers.convConcat(k, f, 7, 3, new WeightReader[] {r.sub("mask"), r.sub("occlusion")}, new int[] {numKp + 1, 1})
+                : Layers.conv(k, r.sub("mask"), ConvSpec.of(f, numKp + 1, 7, 3));
         this.down = p.scaleFactor() != 1.0 ? new AntiAliasInterpolation2d(r.sub("down"), numChannels, p.scaleFactor()) : null;
     }
 
@@ -109,9 +112,10 @@ public final class DenseMotionNetwork {
             }
         }
         Tensor prediction = hourglass.forward(Tensor.of(input, n, m * (c + 1), h, w));
-        Tensor masks = k.softmaxChannels(mask.apply(prediction, Activation.NONE));
+        Tensor headOut = heads.apply(prediction, Activation.NONE);
+        Tensor masks = k.softmaxChannels(hasOcclusion ? headOut.channels(0, m) : headOut);
         Tensor deformation = k.mixMotions(masks, sparseMotion);
-        Tensor occ = occlusion != null ? occlusion.apply(prediction, Activation.SIGMOID) : null;
+        Tensor occ = hasOcclusion ? k.sigmoid(headOut.channels(m, 1)) : null;
         return new Output(deformed.reshape(n, m, c, h, w), masks, deformation, occ);
     }
 

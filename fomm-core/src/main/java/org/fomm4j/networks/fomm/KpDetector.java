@@ -28,8 +28,8 @@ public final class KpDetector {
     private final Kernels k;
     private final AntiAliasInterpolation2d down;
     private final Hourglass predictor;
-    private final Conv2d kp;
-    private final Conv2d jacobian;
+    /** {@code kp} and {@code jacobian} fused: one 7x7 conv over the feature map, heatmaps first. */
+    private final Conv2d heads;
     private final int numKp;
     private final int numJacobianMaps;
     private final float temperature;
@@ -42,13 +42,13 @@ public final class KpDetector {
         this.predictor = new Hourglass(k, r.sub("predictor"), p.blockExpansion(), c.numChannels(), p.numBlocks(),
                 p.maxFeatures());
         int f = predictor.outFilters();
-        this.kp = Layers.conv(k, r.sub("kp"), ConvSpec.of(f, numKp, 7, p.pad()));
         if (c.estimateJacobian()) {
             this.numJacobianMaps = p.singleJacobianMap() ? 1 : numKp;
-            this.jacobian = Layers.conv(k, r.sub("jacobian"), ConvSpec.of(f, 4 * numJacobianMaps, 7, p.pad()));
+            this.heads = Layers.convConcat(k, f, 7, p.pad(), new WeightReader[] {r.sub("kp"), r.sub("jacobian")},
+                    new int[] {numKp, 4 * numJacobianMaps});
         } else {
             this.numJacobianMaps = 0;
-            this.jacobian = null;
+            this.heads = Layers.conv(k, r.sub("kp"), ConvSpec.of(f, numKp, 7, p.pad()));
         }
         this.down = p.scaleFactor() != 1.0 ? new AntiAliasInterpolation2d(r.sub("down"), c.numChannels(), p.scaleFactor()) : null;
     }
@@ -64,7 +64,8 @@ public final class KpDetector {
     public Result detectWithIntermediates(Tensor image) {
         Tensor x = down != null ? down.forward(image) : image;
         Tensor feature = predictor.forward(x);
-        Tensor raw = kp.apply(feature, Activation.NONE);
+        Tensor headOut = heads.apply(feature, Activation.NONE);
+        Tensor raw = numJacobianMaps > 0 ? headOut.channels(0, numKp) : headOut;
         Tensor heat = k.softmaxSpatial(raw, temperature);
         int n = heat.dim(0), h = heat.dim(2), w = heat.dim(3), hw = h * w;
         float[] hm = heat.data();
@@ -83,8 +84,8 @@ public final class KpDetector {
             value[p * 2 + 1] = (float) sy;
         }
         Tensor jac = null;
-        if (jacobian != null) {
-            float[] jm = jacobian.apply(feature, Activation.NONE).data();
+        if (numJacobianMaps > 0) {
+            float[] jm = headOut.channels(numKp, 4 * numJacobianMaps).data();
             float[] j = new float[n * numKp * 4];
             for (int b = 0; b < n; b++) {
                 for (int kp = 0; kp < numKp; kp++) {
