@@ -17,11 +17,13 @@ import org.fomm4j.weights.WeightReader;
  * other networks in the dict (discriminator, optimizer states) are ignored. BatchNorm is folded into
  * the convolutions while building.
  */
-public final class FommModel {
+public final class FommModel implements AutoCloseable {
     private final FommConfig config;
     private final KpDetector kpDetector;
     private final OcclusionAwareGenerator generator;
     private final Map<String, int[]> declared;
+    private AutoCloseable resource;
+    private volatile boolean closed;
 
     private FommModel(FommConfig config, KpDetector kpDetector, OcclusionAwareGenerator generator, Map<String, int[]> declared) {
         this.config = config;
@@ -50,6 +52,24 @@ public final class FommModel {
         return build(config, WeightReader.synthetic(w, "kp_detector"), WeightReader.synthetic(w, "generator"), kernels);
     }
 
+    /**
+     * Names and shapes of every tensor a model built from {@code config} reads ({@code NETWORK.KEY}),
+     * without real weights.
+     */
+    public static Map<String, int[]> expectedTensors(FommConfig config) {
+        WeightReader.Synthesizer zeros = (name, shape) -> new float[shapeSize(shape)];
+        return build(config, WeightReader.synthetic(zeros, "kp_detector"), WeightReader.synthetic(zeros, "generator"),
+                KernelProvider.scalar()).expectedTensors();
+    }
+
+    static int shapeSize(int[] shape) {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
     private static FommModel build(FommConfig config, WeightReader kr, WeightReader gr, Kernels kernels) {
         KpDetector kp = new KpDetector(kernels, kr, config);
         kr.finish();
@@ -58,6 +78,38 @@ public final class FommModel {
         Map<String, int[]> all = new java.util.LinkedHashMap<>(kr.declared());
         all.putAll(gr.declared());
         return new FommModel(config, kp, gen, java.util.Collections.unmodifiableMap(all));
+    }
+
+    /**
+     * Ties a resource to this model (the memory-mapped weight file it was built from); it is closed
+     * with the model.
+     */
+    public FommModel withResource(AutoCloseable resource) {
+        this.resource = resource;
+        return this;
+    }
+
+    /** @throws IllegalStateException if the model is closed */
+    public void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("model is closed");
+        }
+    }
+
+    /** Releases the weight file mapping; animators of this model fail afterwards. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (resource != null) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot close model resource: " + e.getMessage(), e);
+            }
+        }
     }
 
     public FommConfig config() {
@@ -84,6 +136,7 @@ public final class FommModel {
      * @throws IllegalArgumentException with the offending shape
      */
     public void checkFrame(String what, Tensor frame) {
+        checkOpen();
         frame.requireRank(what, 4);
         if (frame.dim(1) != config.numChannels()) {
             throw new IllegalArgumentException(what + " must have " + config.numChannels() + " channels, got shape "
