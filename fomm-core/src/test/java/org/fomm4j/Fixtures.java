@@ -87,6 +87,16 @@ public final class Fixtures {
                 + " (max abs diff " + m + ", atol " + atol + ", rtol " + rtol + ")");
     }
 
+    /** Asserts the mean absolute difference is at most {@code bound}. */
+    public static void assertMeanClose(String what, Tensor expected, Tensor actual, double bound) {
+        double sum = 0;
+        for (int i = 0, n = expected.size(); i < n; i++) {
+            sum += Math.abs(expected.get(i) - actual.get(i));
+        }
+        double mean = sum / expected.size();
+        assertTrue(mean <= bound, () -> what + ": mean abs diff " + mean + " above " + bound);
+    }
+
     /** Largest absolute difference, for reporting. */
     public static double maxAbsDiff(Tensor expected, Tensor actual) {
         double m = 0;

@@ -58,6 +58,8 @@ final class CountingKernels implements Kernels {
     @Override public Tensor relu(Tensor x) { return k.relu(x); }
     @Override public Tensor sigmoid(Tensor x) { return k.sigmoid(x); }
     @Override public Tensor channelAffine(Tensor x, float[] s, float[] t, boolean relu) { return k.channelAffine(x, s, t, relu); }
+    @Override public Tensor instanceNorm(Tensor x, float[] g, float[] b, boolean relu) { return k.instanceNorm(x, g, b, relu); }
+    @Override public Tensor maxPool2d(Tensor x, int kk, int s, int p) { return k.maxPool2d(x, kk, s, p); }
     @Override public Tensor add(Tensor a, Tensor b) { return k.add(a, b); }
     @Override public Tensor multiplyByMap(Tensor x, Tensor map) { return k.multiplyByMap(x, map); }
     @Override public Tensor avgPool2x2(Tensor x) { return k.avgPool2x2(x); }

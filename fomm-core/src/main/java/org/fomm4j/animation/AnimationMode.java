@@ -13,7 +13,9 @@ public enum AnimationMode {
      */
     RELATIVE,
     /** {@link #RELATIVE} with the movement scaled by {@code sqrt(hull area(kp_s)) / sqrt(hull area(kp_d0))}. */
-    RELATIVE_ADAPT;
+    RELATIVE_ADAPT,
+    /** TPSMM only: keypoints from the AVD network, {@code avd_network(kp_source, kp_driving)}. */
+    AVD;
 
     /** Parses {@code standard}, {@code relative}, {@code relative-adapt} (or {@code relative_adapt}). */
     public static AnimationMode parse(String s) {
@@ -21,8 +23,9 @@ public enum AnimationMode {
             case "standard" -> STANDARD;
             case "relative" -> RELATIVE;
             case "relative-adapt", "adapt" -> RELATIVE_ADAPT;
+            case "avd" -> AVD;
             default -> throw new IllegalArgumentException("unknown animation mode '" + s
-                    + "' (expected standard, relative or relative-adapt)");
+                    + "' (expected standard, relative, relative-adapt or avd)");
         };
     }
 }

@@ -31,6 +31,9 @@ public final class FommAnimator implements AutoCloseable {
      * @throws IllegalArgumentException if the source has the wrong shape for the model
      */
     public FommAnimator(FommModel model, Tensor source, AnimationMode mode) {
+        if (mode == AnimationMode.AVD) {
+            throw new IllegalArgumentException("mode avd needs a TPSMM model (FOMM has no AVD network)");
+        }
         model.checkFrame("source image", source);
         if (source.dim(0) != 1) {
             throw new IllegalArgumentException("source image must be a single frame [1, C, H, W], got batch " + source.dim(0));

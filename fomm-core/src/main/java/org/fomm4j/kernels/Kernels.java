@@ -35,6 +35,19 @@ public interface Kernels {
      */
     Tensor channelAffine(Tensor x, float[] scale, float[] shift, boolean relu);
 
+    /**
+     * {@code InstanceNorm2d(affine=True)} with the statistics of the current input (biased variance,
+     * {@code eps = 1e-5}), optionally followed by ReLU: per {@code (n, c)} plane,
+     * {@code (x - mean) / sqrt(var + eps) * gamma[c] + beta[c]}.
+     */
+    Tensor instanceNorm(Tensor x, float[] gamma, float[] beta, boolean relu);
+
+    /**
+     * {@code nn.MaxPool2d(kernel, stride, padding)}: padding counts as minus infinity; output size
+     * {@code floor((H + 2 pad - kernel) / stride) + 1}.
+     */
+    Tensor maxPool2d(Tensor x, int kernel, int stride, int pad);
+
     /** Element-wise {@code a + b} (same shape). */
     Tensor add(Tensor a, Tensor b);
 

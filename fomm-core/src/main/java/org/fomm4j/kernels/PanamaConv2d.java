@@ -58,6 +58,9 @@ final class PanamaConv2d implements Conv2d {
 
     @Override
     public Tensor apply(Tensor input, Activation activation) {
+        if (spec.stride() != 1) {
+            return applyStrided(input, activation);
+        }
         int[] s = ScalarKernels.checkConvInput(spec, input);
         int n = s[0], h = s[2], w = s[3];
         int cin = spec.inChannels(), cout = spec.outChannels();
@@ -130,6 +133,89 @@ final class PanamaConv2d implements Conv2d {
                 for (int cb = cb0; cb < cb1; cb++) {
                     for (int t = t0; t < t1; t++) {
                         store(cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, t * NR, cb, wp, oh, ow, cout, out,
+                                outBatch, activation);
+                    }
+                }
+            });
+        }
+        return Tensor.of(out, n, cout, oh, ow);
+    }
+
+    /**
+     * Strided convolution: outputs are indexed densely ({@code q = y * ow + x}) and each panel row is
+     * gathered with the stride from the zero-padded input (a scalar gather, amortized over all output
+     * channel blocks), then the same micro-kernel runs.
+     */
+    private Tensor applyStrided(Tensor input, Activation activation) {
+        int[] s = ScalarKernels.checkConvInput(spec, input);
+        int n = s[0], h = s[2], w = s[3];
+        int cin = spec.inChannels(), cout = spec.outChannels(), st = spec.stride();
+        int kh = spec.kernelH(), kw = spec.kernelW();
+        int hp = h + 2 * spec.padH(), wp = w + 2 * spec.padW();
+        int oh = spec.outH(h), ow = spec.outW(w);
+        int flat = oh * ow;
+        int tiles = (flat + NR - 1) / NR;
+        int chStride = hp * wp;
+        int[] tapOff = new int[taps];
+        for (int ky = 0; ky < kh; ky++) {
+            for (int kx = 0; kx < kw; kx++) {
+                tapOff[ky * kw + kx] = ky * wp + kx;
+            }
+        }
+        // Input offset of the first tap of every output position.
+        int[] base = new int[tiles * NR];
+        for (int q = 0; q < flat; q++) {
+            base[q] = (q / ow) * st * wp + (q % ow) * st;
+        }
+        float[] in = input.toHeap().data();
+        float[] out = new float[n * cout * oh * ow];
+        float[] padded = new float[cin * chStride];
+        int tileGroups = (tiles + PT - 1) / PT;
+        int coSplit = Math.max(1, Math.min(coBlocks, (2 * Parallel.threads() + tileGroups - 1) / tileGroups));
+        int coPer = (coBlocks + coSplit - 1) / coSplit;
+        int coParts = (coBlocks + coPer - 1) / coPer;
+        for (int b = 0; b < n; b++) {
+            int inBatch = b * cin * h * w;
+            for (int ci = 0; ci < cin; ci++) {
+                for (int y = 0; y < h; y++) {
+                    System.arraycopy(in, inBatch + (ci * h + y) * w, padded,
+                            ci * chStride + (y + spec.padH()) * wp + spec.padW(), w);
+                }
+            }
+            int outBatch = b * cout * oh * ow;
+            Parallel.forEach(tileGroups * coParts, task -> {
+                int tg = task / coParts, part = task % coParts;
+                int t0 = tg * PT, t1 = Math.min(tiles, t0 + PT);
+                int cb0 = part * coPer, cb1 = Math.min(coBlocks, cb0 + coPer);
+                int ldc = PT * NR;
+                float[] cbuf = new float[(cb1 - cb0) * MR * ldc];
+                float[] panel = new float[PT * KC * NR];
+                for (int k0 = 0; k0 < depth; k0 += KC) {
+                    int kc = Math.min(KC, depth - k0);
+                    for (int t = t0; t < t1; t++) {
+                        int q0 = t * NR, valid = Math.min(NR, flat - q0), dst = (t - t0) * KC * NR;
+                        for (int k = k0; k < k0 + kc; k++, dst += NR) {
+                            int ci = k / taps, tap = k - ci * taps;
+                            int src = ci * chStride + tapOff[tap];
+                            for (int i = 0; i < valid; i++) {
+                                panel[dst + i] = padded[src + base[q0 + i]];
+                            }
+                            for (int i = valid; i < NR; i++) {
+                                panel[dst + i] = 0f;
+                            }
+                        }
+                    }
+                    for (int cb = cb0; cb < cb1; cb++) {
+                        for (int t = t0; t < t1; t++) {
+                            kernel(packed, (cb * depth + k0) * MR, panel, (t - t0) * KC * NR, kc,
+                                    cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, k0 == 0);
+                        }
+                    }
+                }
+                for (int cb = cb0; cb < cb1; cb++) {
+                    for (int t = t0; t < t1; t++) {
+                        // Dense output indexing is the padded-pitch store with pitch == ow.
+                        store(cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, t * NR, cb, ow, oh, ow, cout, out,
                                 outBatch, activation);
                     }
                 }

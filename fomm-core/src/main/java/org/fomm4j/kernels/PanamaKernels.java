@@ -38,8 +38,8 @@ final class PanamaKernels extends ScalarKernels {
     @Override
     public Conv2d conv2d(ConvSpec spec, float[] weight, float[] bias) {
         checkConvWeights(spec, weight, bias);
-        if (spec.groups() != 1 || spec.stride() != 1) {
-            // Only the anti-aliasing blur (depthwise, tiny) takes this path in FOMM.
+        if (spec.groups() != 1) {
+            // Grouped convolutions do not occur in the models (the anti-aliasing blur has its own code).
             return super.conv2d(spec, weight, bias);
         }
         return new PanamaConv2d(spec, weight, bias);

@@ -142,6 +142,67 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public Tensor instanceNorm(Tensor x, float[] gamma, float[] beta, boolean relu) {
+        x.requireRank("instanceNorm input", 4);
+        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+        if (gamma.length != c || beta.length != c) {
+            throw new IllegalArgumentException("instanceNorm: " + c + " channels but " + gamma.length + " weights");
+        }
+        float[] in = x.toHeap().data();
+        float[] out = new float[in.length];
+        Parallel.forEach(n * c, p -> {
+            int ch = p % c, base = p * hw;
+            double sum = 0;
+            for (int i = 0; i < hw; i++) {
+                sum += in[base + i];
+            }
+            double mean = sum / hw, sq = 0;
+            for (int i = 0; i < hw; i++) {
+                double d = in[base + i] - mean;
+                sq += d * d;
+            }
+            double inv = 1.0 / Math.sqrt(sq / hw + 1e-5);
+            float scale = (float) (gamma[ch] * inv);
+            float shift = (float) (beta[ch] - mean * gamma[ch] * inv);
+            for (int i = 0; i < hw; i++) {
+                float v = in[base + i] * scale + shift;
+                out[base + i] = relu && v < 0f ? 0f : v;
+            }
+        });
+        return Tensor.of(out, x.shape());
+    }
+
+    @Override
+    public Tensor maxPool2d(Tensor x, int kernel, int stride, int pad) {
+        x.requireRank("maxPool2d input", 4);
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        int oh = (h + 2 * pad - kernel) / stride + 1, ow = (w + 2 * pad - kernel) / stride + 1;
+        float[] in = x.toHeap().data();
+        float[] out = new float[n * c * oh * ow];
+        for (int p = 0; p < n * c; p++) {
+            for (int oy = 0; oy < oh; oy++) {
+                for (int ox = 0; ox < ow; ox++) {
+                    float m = Float.NEGATIVE_INFINITY;
+                    for (int ky = 0; ky < kernel; ky++) {
+                        int iy = oy * stride - pad + ky;
+                        if (iy < 0 || iy >= h) {
+                            continue;
+                        }
+                        for (int kx = 0; kx < kernel; kx++) {
+                            int ix = ox * stride - pad + kx;
+                            if (ix >= 0 && ix < w) {
+                                m = Math.max(m, in[(p * h + iy) * w + ix]);
+                            }
+                        }
+                    }
+                    out[(p * oh + oy) * ow + ox] = m;
+                }
+            }
+        }
+        return Tensor.of(out, n, c, oh, ow);
+    }
+
+    @Override
     public Tensor add(Tensor a, Tensor b) {
         b.requireShape("add operand", a.shape());
         float[] x = a.toHeap().data(), y = b.toHeap().data();

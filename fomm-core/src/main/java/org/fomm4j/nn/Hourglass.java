@@ -19,30 +19,57 @@ public final class Hourglass {
     private final int outFilters;
     private final int numBlocks;
 
+    private final int[] decoderChannels;
+
     public Hourglass(Kernels k, WeightReader r, int blockExpansion, int inFeatures, int numBlocks, int maxFeatures) {
+        this(k, r, blockExpansion, inFeatures, numBlocks, maxFeatures, Norm.BATCH);
+    }
+
+    public Hourglass(Kernels k, WeightReader r, int blockExpansion, int inFeatures, int numBlocks, int maxFeatures, Norm norm) {
         this.numBlocks = numBlocks;
         WeightReader enc = r.sub("encoder").sub("down_blocks");
         for (int i = 0; i < numBlocks; i++) {
             int in = i == 0 ? inFeatures : Math.min(maxFeatures, blockExpansion << i);
             int out = Math.min(maxFeatures, blockExpansion << (i + 1));
-            down.add(new DownBlock2d(k, enc.sub(Integer.toString(i)), in, out));
+            down.add(new DownBlock2d(k, enc.sub(Integer.toString(i)), in, out, norm));
         }
         WeightReader dec = r.sub("decoder").sub("up_blocks");
         int idx = 0;
+        this.decoderChannels = new int[numBlocks + 1];
         for (int i = numBlocks - 1; i >= 0; i--) {
             int in = (i == numBlocks - 1 ? 1 : 2) * Math.min(maxFeatures, blockExpansion << (i + 1));
             int out = Math.min(maxFeatures, blockExpansion << i);
-            up.add(new UpBlock2d(k, dec.sub(Integer.toString(idx++)), in, out));
+            decoderChannels[idx] = in;
+            up.add(new UpBlock2d(k, dec.sub(Integer.toString(idx++)), in, out, norm));
         }
         this.outFilters = blockExpansion + inFeatures;
+        decoderChannels[numBlocks] = outFilters;
     }
 
     public int outFilters() {
         return outFilters;
     }
 
+    /**
+     * Channels of the decoder outputs as TPSMM's {@code Hourglass.out_channels} lists them: entry
+     * {@code j < numBlocks} is the input width of up block {@code j} (= the output of step
+     * {@code j - 1}), the last entry is {@link #outFilters()}.
+     */
+    public int[] decoderChannels() {
+        return decoderChannels.clone();
+    }
+
     /** @throws IllegalArgumentException if {@code H} or {@code W} is not divisible by {@code 2^numBlocks} */
     public Tensor forward(Tensor x) {
+        List<Tensor> all = forwardAll(x);
+        return all.get(all.size() - 1);
+    }
+
+    /**
+     * Every decoder output (TPSMM's {@code mode=1}): element {@code j} is the concatenation after up
+     * block {@code j}, at {@code 2^(j+1-numBlocks)} of the input resolution; the last is {@link #forward}.
+     */
+    public List<Tensor> forwardAll(Tensor x) {
         int f = 1 << numBlocks;
         if (x.dim(2) % f != 0 || x.dim(3) % f != 0) {
             throw new IllegalArgumentException("hourglass with " + numBlocks + " blocks needs a size divisible by " + f
@@ -54,11 +81,13 @@ public final class Hourglass {
             outs.add(d.forward(outs.get(outs.size() - 1)));
         }
         Tensor out = outs.remove(outs.size() - 1);
+        List<Tensor> results = new ArrayList<>();
         for (UpBlock2d u : up) {
             out = u.forward(out);
             Tensor skip = outs.remove(outs.size() - 1);
             out = Tensor.concat(1, out, skip);
+            results.add(out);
         }
-        return out;
+        return results;
     }
 }

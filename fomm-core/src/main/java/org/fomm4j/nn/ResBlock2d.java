@@ -9,27 +9,39 @@ import org.fomm4j.weights.WeightReader;
 
 /**
  * {@code ResBlock2d} (pre-activation): {@code x + conv2(relu(norm2(conv1(relu(norm1(x))))))}.
- * {@code norm2} folds into {@code conv1}; {@code norm1} acts on the block input, which the residual
- * also needs, so it stays a per-channel affine.
+ * With BatchNorm, {@code norm2} folds into {@code conv1}, while {@code norm1} acts on the block input
+ * (which the residual also needs) and stays a per-channel affine.
  */
 public final class ResBlock2d {
     private final Kernels k;
-    private final BatchNorm.Affine norm1;
-    private final Conv2d conv1;
+    private final Norm norm;
+    private final float[] norm1Scale;
+    private final float[] norm1Shift;
+    private final ConvNorm conv1;
     private final Conv2d conv2;
 
-    public ResBlock2d(Kernels k, WeightReader r, int features, int kernel, int pad) {
+    public ResBlock2d(Kernels k, WeightReader r, int features, int kernel, int pad, Norm norm) {
         this.k = k;
+        this.norm = norm;
         ConvSpec spec = ConvSpec.of(features, features, kernel, pad);
-        this.conv1 = Layers.convBn(k, r.sub("conv1"), r.sub("norm2"), spec);
+        this.conv1 = new ConvNorm(k, r.sub("conv1"), r.sub("norm2"), spec, norm);
         this.conv2 = Layers.conv(k, r.sub("conv2"), spec);
-        this.norm1 = BatchNorm.read(r.sub("norm1"), features);
+        if (norm == Norm.BATCH) {
+            BatchNorm.Affine a = BatchNorm.read(r.sub("norm1"), features);
+            this.norm1Scale = a.scale();
+            this.norm1Shift = a.shift();
+        } else {
+            this.norm1Scale = r.sub("norm1").take("weight", features);
+            this.norm1Shift = r.sub("norm1").take("bias", features);
+        }
     }
 
     /** {@code [N, C, H, W] -> [N, C, H, W]}. */
     public Tensor forward(Tensor x) {
-        Tensor h = k.channelAffine(x, norm1.scale(), norm1.shift(), true);
-        h = conv1.apply(h, Activation.RELU);
+        Tensor h = norm == Norm.BATCH
+                ? k.channelAffine(x, norm1Scale, norm1Shift, true)
+                : k.instanceNorm(x, norm1Scale, norm1Shift, true);
+        h = conv1.forward(h, true);
         h = conv2.apply(h, Activation.NONE);
         return k.add(h, x);
     }

@@ -1,22 +1,20 @@
 package org.fomm4j.nn;
 
-import org.fomm4j.kernels.Activation;
-import org.fomm4j.kernels.Conv2d;
 import org.fomm4j.kernels.ConvSpec;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.tensor.Tensor;
 import org.fomm4j.weights.WeightReader;
 
-/** {@code SameBlock2d}: conv, BatchNorm (folded), ReLU; keeps the resolution. Tensors {@code conv.*}, {@code norm.*}. */
+/** {@code SameBlock2d}: conv, norm, ReLU; keeps the resolution. Tensors {@code conv.*}, {@code norm.*}. */
 public final class SameBlock2d {
-    private final Conv2d conv;
+    private final ConvNorm conv;
 
-    public SameBlock2d(Kernels k, WeightReader r, int in, int out, int kernel, int pad) {
-        this.conv = Layers.convBn(k, r.sub("conv"), r.sub("norm"), ConvSpec.of(in, out, kernel, pad));
+    public SameBlock2d(Kernels k, WeightReader r, int in, int out, int kernel, int pad, Norm norm) {
+        this.conv = new ConvNorm(k, r.sub("conv"), r.sub("norm"), ConvSpec.of(in, out, kernel, pad), norm);
     }
 
     /** {@code [N, in, H, W] -> [N, out, H, W]}. */
     public Tensor forward(Tensor x) {
-        return conv.apply(x, Activation.RELU);
+        return conv.forward(x, true);
     }
 }

@@ -1,23 +1,21 @@
 package org.fomm4j.nn;
 
-import org.fomm4j.kernels.Activation;
-import org.fomm4j.kernels.Conv2d;
 import org.fomm4j.kernels.ConvSpec;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.tensor.Tensor;
 import org.fomm4j.weights.WeightReader;
 
-/** {@code UpBlock2d}: nearest x2 upsampling, 3x3 conv, BatchNorm (folded), ReLU. {@code [N,in,H,W] -> [N,out,2H,2W]}. */
+/** {@code UpBlock2d}: nearest x2 upsampling, 3x3 conv, norm, ReLU. {@code [N,in,H,W] -> [N,out,2H,2W]}. */
 public final class UpBlock2d {
     private final Kernels k;
-    private final Conv2d conv;
+    private final ConvNorm conv;
 
-    public UpBlock2d(Kernels k, WeightReader r, int in, int out) {
+    public UpBlock2d(Kernels k, WeightReader r, int in, int out, Norm norm) {
         this.k = k;
-        this.conv = Layers.convBn(k, r.sub("conv"), r.sub("norm"), ConvSpec.of(in, out, 3, 1));
+        this.conv = new ConvNorm(k, r.sub("conv"), r.sub("norm"), ConvSpec.of(in, out, 3, 1), norm);
     }
 
     public Tensor forward(Tensor x) {
-        return conv.apply(k.upsampleNearest2x(x), Activation.RELU);
+        return conv.forward(k.upsampleNearest2x(x), true);
     }
 }

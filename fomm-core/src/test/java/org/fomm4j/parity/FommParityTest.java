@@ -72,12 +72,13 @@ class FommParityTest {
     }
 
     @ParameterizedTest
-    @EnumSource(AnimationMode.class)
+    @EnumSource(value = AnimationMode.class, names = {"STANDARD", "RELATIVE", "RELATIVE_ADAPT"})
     void everyModeMatchesKeypointsAndPredictions(AnimationMode mode) {
         String key = switch (mode) {
             case STANDARD -> "standard";
             case RELATIVE -> "relative";
             case RELATIVE_ADAPT -> "relative_adapt";
+            case AVD -> throw new IllegalArgumentException("FOMM has no AVD mode");
         };
         int t = driving.dim(0);
         try (FommAnimator anim = new FommAnimator(model, source, mode)) {
@@ -96,6 +97,13 @@ class FommParityTest {
                 }
             }
         }
+    }
+
+    @Test
+    void avdModeIsRefusedForFomm() {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new FommAnimator(model, source, AnimationMode.AVD));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("TPSMM"), e.getMessage());
     }
 
     @Test

@@ -85,6 +85,25 @@ class CheckpointImportTest {
     }
 
     @Test
+    void tpsmmZipCheckpointConvertsToExactlyTheStateDictTensors() throws IOException {
+        Path dir = SharedFixtures.fixture("tpsmm-vox-small");
+        Path out = tmp.resolve("tpsmm.fomm4j");
+        CheckpointConverter.Report r = CheckpointConverter.convert(dir.resolve("checkpoint.pth.tar"), dir.resolve("config.yaml"), out);
+        assertEquals("tpsmm", r.family());
+        assertTrue(r.networks().containsAll(List.of("kp_detector", "dense_motion_network", "inpainting_network", "avd_network",
+                "bg_predictor")), r.networks().toString());
+        Map<String, Tensor> expected = Npy.readNpz(dir.resolve("state_dict.npz"));
+        try (WeightFile wf = WeightFile.open(out)) {
+            StateDict sd = wf.stateDict();
+            assertEquals(new TreeSet<>(expected.keySet()), new TreeSet<>(sd.names()), "tensor names");
+            for (var e : expected.entrySet()) {
+                assertArrayEquals(e.getValue().toArray(), sd.get(e.getKey()).toArray(), e.getKey());
+            }
+            assertEquals("tpsmm", wf.family());
+        }
+    }
+
+    @Test
     void weightFileRoundTripIsExactAlignedAndValidSafetensors() throws IOException {
         Random rnd = new Random(7);
         Map<String, RawTensor> tensors = new LinkedHashMap<>();

@@ -7,6 +7,7 @@ import org.fomm4j.kernels.ConvSpec;
 import org.fomm4j.kernels.CoordinateGrid;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.nn.AntiAliasInterpolation2d;
+import org.fomm4j.nn.Heatmaps;
 import org.fomm4j.nn.Hourglass;
 import org.fomm4j.nn.Layers;
 import org.fomm4j.tensor.Tensor;
@@ -96,8 +97,8 @@ public final class DenseMotionNetwork {
         Tensor deformed = k.gridSample(Tensor.of(repeated, n * m, c, h, w), sparseMotion.reshape(n * m, h, w, 2), false);
         float[] def = deformed.data();
 
-        float[] gd = gaussians(kpDriving.value(), h, w);
-        float[] gs = gaussians(kpSource.value(), h, w);
+        float[] gd = Heatmaps.gaussians(kpDriving.value(), h, w, kpVariance);
+        float[] gs = Heatmaps.gaussians(kpSource.value(), h, w, kpVariance);
         float[] input = new float[n * m * (c + 1) * hw];
         for (int b = 0; b < n; b++) {
             for (int r = 0; r < m; r++) {
@@ -117,23 +118,5 @@ public final class DenseMotionNetwork {
         Tensor deformation = k.mixMotions(masks, sparseMotion);
         Tensor occ = hasOcclusion ? k.sigmoid(headOut.channels(m, 1)) : null;
         return new Output(deformed.reshape(n, m, c, h, w), masks, deformation, occ);
-    }
-
-    /** {@code kp2gaussian}: {@code exp(-0.5 * |grid - kp|^2 / variance)}, {@code [N*K, h, w]} flat. */
-    private float[] gaussians(Tensor kp, int h, int w) {
-        float[] gx = CoordinateGrid.axis(w), gy = CoordinateGrid.axis(h);
-        int nk = kp.dim(0) * kp.dim(1);
-        float[] out = new float[nk * h * w];
-        for (int p = 0; p < nk; p++) {
-            float mx = kp.get(p * 2), my = kp.get(p * 2 + 1);
-            for (int y = 0; y < h; y++) {
-                float dy = gy[y] - my;
-                for (int x = 0; x < w; x++) {
-                    float dx = gx[x] - mx;
-                    out[(p * h + y) * w + x] = (float) Math.exp(-0.5f * (dx * dx + dy * dy) / kpVariance);
-                }
-            }
-        }
-        return out;
     }
 }

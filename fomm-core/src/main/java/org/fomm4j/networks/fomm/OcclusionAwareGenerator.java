@@ -9,6 +9,8 @@ import org.fomm4j.kernels.ConvSpec;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.nn.DownBlock2d;
 import org.fomm4j.nn.Layers;
+import org.fomm4j.nn.Layouts;
+import org.fomm4j.nn.Norm;
 import org.fomm4j.nn.ResBlock2d;
 import org.fomm4j.nn.SameBlock2d;
 import org.fomm4j.nn.UpBlock2d;
@@ -53,18 +55,18 @@ public final class OcclusionAwareGenerator {
         FommConfig.Generator g = c.generator();
         int be = g.blockExpansion(), mf = g.maxFeatures(), nd = g.numDownBlocks();
         this.denseMotion = g.denseMotion() != null ? new DenseMotionNetwork(k, r.sub("dense_motion_network"), c) : null;
-        this.first = new SameBlock2d(k, r.sub("first"), c.numChannels(), be, 7, 3);
+        this.first = new SameBlock2d(k, r.sub("first"), c.numChannels(), be, 7, 3, Norm.BATCH);
         for (int i = 0; i < nd; i++) {
             downBlocks.add(new DownBlock2d(k, r.sub("down_blocks").sub(Integer.toString(i)),
-                    Math.min(mf, be << i), Math.min(mf, be << (i + 1))));
+                    Math.min(mf, be << i), Math.min(mf, be << (i + 1)), Norm.BATCH));
         }
         for (int i = 0; i < nd; i++) {
             upBlocks.add(new UpBlock2d(k, r.sub("up_blocks").sub(Integer.toString(i)),
-                    Math.min(mf, be << (nd - i)), Math.min(mf, be << (nd - i - 1))));
+                    Math.min(mf, be << (nd - i)), Math.min(mf, be << (nd - i - 1)), Norm.BATCH));
         }
         int bf = Math.min(mf, be << nd);
         for (int i = 0; i < g.numBottleneckBlocks(); i++) {
-            bottleneck.add(new ResBlock2d(k, r.sub("bottleneck").sub("r" + i), bf, 3, 1));
+            bottleneck.add(new ResBlock2d(k, r.sub("bottleneck").sub("r" + i), bf, 3, 1, Norm.BATCH));
         }
         this.last = Layers.conv(k, r.sub("final"), ConvSpec.of(be, c.numChannels(), 7, 3));
     }
@@ -117,37 +119,8 @@ public final class OcclusionAwareGenerator {
     private Tensor deform(Tensor input, Tensor deformation) {
         int h = input.dim(2), w = input.dim(3);
         if (deformation.dim(1) != h || deformation.dim(2) != w) {
-            Tensor nchw = toChannelsFirst(deformation);
-            deformation = toChannelsLast(k.resizeBilinear(nchw, h, w, false));
+            deformation = Layouts.toChannelsLast(k.resizeBilinear(Layouts.toChannelsFirst(deformation), h, w, false));
         }
         return k.gridSample(input, deformation, false);
-    }
-
-    static Tensor toChannelsFirst(Tensor nhwc) {
-        int n = nhwc.dim(0), h = nhwc.dim(1), w = nhwc.dim(2), c = nhwc.dim(3);
-        float[] in = nhwc.toHeap().data();
-        float[] out = new float[in.length];
-        for (int b = 0; b < n; b++) {
-            for (int i = 0; i < h * w; i++) {
-                for (int ch = 0; ch < c; ch++) {
-                    out[(b * c + ch) * h * w + i] = in[(b * h * w + i) * c + ch];
-                }
-            }
-        }
-        return Tensor.of(out, n, c, h, w);
-    }
-
-    static Tensor toChannelsLast(Tensor nchw) {
-        int n = nchw.dim(0), c = nchw.dim(1), h = nchw.dim(2), w = nchw.dim(3);
-        float[] in = nchw.toHeap().data();
-        float[] out = new float[in.length];
-        for (int b = 0; b < n; b++) {
-            for (int i = 0; i < h * w; i++) {
-                for (int ch = 0; ch < c; ch++) {
-                    out[(b * h * w + i) * c + ch] = in[(b * c + ch) * h * w + i];
-                }
-            }
-        }
-        return Tensor.of(out, n, h, w, c);
     }
 }

@@ -6,6 +6,8 @@ import java.util.Map;
 import java.util.Set;
 import org.fomm4j.config.ConfigException;
 import org.fomm4j.config.FommConfig;
+import org.fomm4j.config.TpsmmConfig;
+import org.fomm4j.networks.tpsmm.TpsmmModel;
 import org.fomm4j.networks.fomm.FommModel;
 
 /** The two model families, told apart by their config, with the networks inference needs. */
@@ -69,7 +71,8 @@ public enum ModelFamily {
     Map<String, int[]> expectedTensors(JsonNode config, Set<String> present) {
         return switch (this) {
             case FOMM -> FommModel.expectedTensors(FommConfig.fromTree(config));
-            case TPSMM -> throw new ConfigException("TPSMM models are not supported yet");
+            case TPSMM -> TpsmmModel.expectedTensors(TpsmmConfig.fromTree(config),
+                    present.stream().anyMatch(n -> n.startsWith("bg_predictor.")));
         };
     }
 }

@@ -1,0 +1,33 @@
+package org.fomm4j.nn;
+
+import org.fomm4j.kernels.CoordinateGrid;
+import org.fomm4j.tensor.Tensor;
+
+/** {@code kp2gaussian} of both references: a Gaussian blob per keypoint on the coordinate grid. */
+public final class Heatmaps {
+    private Heatmaps() {
+    }
+
+    /**
+     * {@code exp(-0.5 * |grid - kp|^2 / variance)}, computed in float32 as the reference does.
+     *
+     * @param kp {@code [N, P, 2]} keypoints {@code (x, y)} in {@code [-1, 1]}
+     * @return flat {@code [N * P, h, w]}
+     */
+    public static float[] gaussians(Tensor kp, int h, int w, float variance) {
+        float[] gx = CoordinateGrid.axis(w), gy = CoordinateGrid.axis(h);
+        int np = kp.dim(0) * kp.dim(1);
+        float[] out = new float[np * h * w];
+        for (int p = 0; p < np; p++) {
+            float mx = kp.get(p * 2), my = kp.get(p * 2 + 1);
+            for (int y = 0; y < h; y++) {
+                float dy = gy[y] - my;
+                for (int x = 0; x < w; x++) {
+                    float dx = gx[x] - mx;
+                    out[(p * h + y) * w + x] = (float) Math.exp(-0.5f * (dx * dx + dy * dy) / variance);
+                }
+            }
+        }
+        return out;
+    }
+}
