@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 import org.fomm4j.config.FommConfig;
+import org.fomm4j.config.TpsmmConfig;
 import org.fomm4j.config.YamlConfig;
 import org.fomm4j.tensor.Tensor;
 
@@ -21,6 +22,18 @@ final class BenchModels {
                 throw new IllegalArgumentException("no bundled FOMM config " + name + " (have: vox-256)");
             }
             return FommConfig.fromTree(YamlConfig.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static TpsmmConfig tpsmmConfig(String name) {
+        String res = "tpsmm-" + name + ".yaml";
+        try (InputStream in = BenchModels.class.getResourceAsStream(res)) {
+            if (in == null) {
+                throw new IllegalArgumentException("no bundled TPSMM config " + name + " (have: vox-256)");
+            }
+            return TpsmmConfig.fromTree(YamlConfig.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
