@@ -14,7 +14,7 @@ import org.fomm4j.tensor.Tensor;
  * unless {@link #setInitialDriving} chose another. Not thread-safe; {@link #close()} releases the
  * cached features, after which every call throws {@link IllegalStateException}.
  */
-public final class FommAnimator implements AutoCloseable {
+public final class FommAnimator implements Animator {
     /** One generated frame and what led to it. */
     public record Frame(Tensor prediction, Keypoints kpDriving, Keypoints kpNormalized,
                         OcclusionAwareGenerator.Output generator) {
@@ -49,7 +49,20 @@ public final class FommAnimator implements AutoCloseable {
         return kpSource;
     }
 
+    @Override
+    public Tensor sourceKeypoints() {
+        return kpSource().value();
+    }
+
+    @Override
+    public Tensor detectKeypoints(Tensor frame) {
+        checkOpen();
+        model.checkFrame("driving frame", frame);
+        return model.kpDetector().detect(frame).value();
+    }
+
     /** Uses {@code frame} ({@code [1, C, H, W]}) as the initial driving frame of the relative modes. */
+    @Override
     public void setInitialDriving(Tensor frame) {
         checkOpen();
         model.checkFrame("initial driving frame", frame);
@@ -66,6 +79,7 @@ public final class FommAnimator implements AutoCloseable {
      * @param driving {@code [1, C, H, W]} in {@code [0, 1]}, same size as the source
      * @return the prediction {@code [1, C, H, W]} in {@code (0, 1)}
      */
+    @Override
     public Tensor animate(Tensor driving) {
         return animate(driving, false).prediction();
     }

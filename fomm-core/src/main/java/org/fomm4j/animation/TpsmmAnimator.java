@@ -17,7 +17,7 @@ import org.fomm4j.tensor.Tensor;
  * {@code backgroundMotion} the background predictor's affine moves the background region.
  * Not thread-safe; after {@link #close()} every call throws {@link IllegalStateException}.
  */
-public final class TpsmmAnimator implements AutoCloseable {
+public final class TpsmmAnimator implements Animator {
     /** One generated frame and what led to it. */
     public record Frame(Tensor prediction, Tensor kpDriving, Tensor kpNormalized, Tensor bgParam,
                         TpsmmDenseMotionNetwork.Output denseMotion, InpaintingNetwork.Output inpainting) {
@@ -59,7 +59,20 @@ public final class TpsmmAnimator implements AutoCloseable {
         return kpSource;
     }
 
+    @Override
+    public Tensor sourceKeypoints() {
+        return kpSource();
+    }
+
+    @Override
+    public Tensor detectKeypoints(Tensor frame) {
+        checkOpen();
+        model.checkFrame("driving frame", frame);
+        return model.kpDetector().detect(frame);
+    }
+
     /** Uses {@code frame} as the initial driving frame of the relative mode. */
+    @Override
     public void setInitialDriving(Tensor frame) {
         checkOpen();
         model.checkFrame("initial driving frame", frame);
@@ -73,6 +86,7 @@ public final class TpsmmAnimator implements AutoCloseable {
     }
 
     /** @return the prediction {@code [1, C, H, W]} in {@code (0, 1)} */
+    @Override
     public Tensor animate(Tensor driving) {
         return animateDetailed(driving).prediction();
     }

@@ -39,6 +39,11 @@ public final class AtomicFiles {
         Path tmp;
         try {
             tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
+            try {
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException e) {
+                // Not a POSIX file system: keep the defaults.
+            }
         } catch (AccessDeniedException | NoSuchFileException e) {
             throw new WeightFileException("cannot write " + target + ": directory " + dir + " is not writable", e);
         } catch (IOException e) {

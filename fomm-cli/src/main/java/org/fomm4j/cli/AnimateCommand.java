@@ -1,0 +1,75 @@
+package org.fomm4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.fomm4j.animation.AnimationMode;
+import org.fomm4j.io.AnimationJob;
+import org.fomm4j.io.media.Fps;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "animate", mixinStandardHelpOptions = true,
+        description = {"Animate a source image with the motion of a driving video.",
+                "Output: .mp4 (H.264, the driving video's frame rate), .gif, or any other name for a directory of PNG frames."})
+final class AnimateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "model file from 'fomm convert', or a .pth.tar checkpoint (with --config)")
+    Path model;
+
+    @Option(names = "--config", description = "official YAML config, needed when --model is a .pth.tar checkpoint")
+    Path config;
+
+    @Option(names = "--source", required = true, description = "source image (PNG or JPEG)")
+    Path source;
+
+    @Option(names = "--driving", required = true, description = "driving video: .mp4 (H.264), .gif, or a directory of PNG frames")
+    Path driving;
+
+    @Option(names = "--output", required = true, description = "output .mp4, .gif, or directory of PNG frames")
+    Path output;
+
+    @Option(names = "--mode", defaultValue = "relative", description = "standard | relative | relative-adapt | avd (TPSMM) (default: ${DEFAULT-VALUE})")
+    String mode;
+
+    @Option(names = "--find-best-frame", description = "start the relative motion from the driving frame whose keypoints best match the source's")
+    boolean findBestFrame;
+
+    @Option(names = "--best-frame", paramLabel = "N", description = "start the relative motion from driving frame N (0-based)")
+    Integer bestFrame;
+
+    @Option(names = "--audio", description = "copy the driving video's audio track into the output .mp4")
+    boolean audio;
+
+    @Option(names = "--fps", paramLabel = "F", description = "output frame rate (default: the driving video's)")
+    String fps;
+
+    @Option(names = "--raw-output", paramLabel = "FRAMES.npy", description = "also write the predictions as float32 .npy [T,3,H,W] in [0,1]")
+    Path rawOutput;
+
+    @Option(names = "--background-motion", description = "TPSMM: move the background with the background predictor")
+    boolean backgroundMotion;
+
+    @Override
+    public Integer call() throws Exception {
+        if (findBestFrame && bestFrame != null) {
+            throw new IllegalArgumentException("use either --find-best-frame or --best-frame N, not both");
+        }
+        AnimationMode m = AnimationMode.parse(mode);
+        PrintWriter err = spec.commandLine().getErr();
+        AnimationJob.Options o = new AnimationJob.Options(model, config, source, driving, output, m, findBestFrame, bestFrame,
+                audio, fps == null ? null : Fps.parse(fps), rawOutput, backgroundMotion);
+        AnimationJob.Result r = AnimationJob.run(o, new ConsoleProgress(err));
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("wrote %s: %d frames, %dx%d, %s fps%s%n", output, r.frames(), r.width(), r.height(), r.fps(),
+                r.bestFrame() >= 0 ? ", initial driving frame " + r.bestFrame() : "");
+        if (rawOutput != null) {
+            out.printf("wrote %s: float32 [%d, 3, %d, %d]%n", rawOutput, r.frames(), r.height(), r.width());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,186 @@
+package org.fomm4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.fomm4j.tensor.Npy;
+import org.fomm4j.tensor.Tensor;
+import org.jcodec.api.FrameGrab;
+import org.jcodec.common.io.NIOUtils;
+import org.jcodec.common.io.SeekableByteChannel;
+import org.jcodec.containers.mp4.demuxer.AbstractMP4DemuxerTrack;
+import org.jcodec.containers.mp4.demuxer.MP4Demuxer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The command line as a user runs it (in-process: {@code Main.run} is what {@code ./fomm} calls). */
+class CliTest {
+    @TempDir
+    Path tmp;
+
+    static Path shared() {
+        String p = System.getProperty("fomm4j.shared");
+        Path dir = p != null ? Path.of(p) : Path.of("..", "..", "shared");
+        if (!Files.isDirectory(dir.resolve("fixtures"))) {
+            fail("shared fixtures not found at " + dir.toAbsolutePath());
+        }
+        return dir;
+    }
+
+    record Run(int status, String out, String err) {
+    }
+
+    static Run fomm(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int status = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    static Run ok(String... args) {
+        Run r = fomm(args);
+        assertEquals(0, r.status(), () -> "fomm " + String.join(" ", args) + " failed: " + r.err());
+        return r;
+    }
+
+    /**
+     * {@code --raw-output} of a run on the fixture checkpoint (given as .pth.tar with --config) and the
+     * fixture's PNG frames equals the reference {@code {mode}_prediction}. Tolerances as the parity
+     * tests: FOMM 1e-4; TPSMM 5e-4 per element and 1e-5 in mean (see TpsmmParityTest).
+     */
+    @ParameterizedTest
+    @CsvSource({
+        "fomm-vox-small, standard, standard, 1e-4",
+        "fomm-vox-small, relative, relative, 1e-4",
+        "fomm-vox-small, relative-adapt, relative_adapt, 1e-4",
+        "tpsmm-vox-small, standard, standard, 5e-4",
+        "tpsmm-vox-small, relative, relative, 5e-4",
+        "tpsmm-vox-small, avd, avd, 5e-4",
+    })
+    void rawOutputMatchesTheReference(String fixture, String mode, String key, double tol) throws IOException {
+        Path dir = shared().resolve("fixtures").resolve(fixture);
+        Path raw = tmp.resolve("raw.npy");
+        ok("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
+                "--source", dir.resolve("source.png").toString(), "--driving", dir.resolve("driving").toString(),
+                "--output", tmp.resolve("frames").toString(), "--mode", mode, "--raw-output", raw.toString());
+        Tensor actual = Npy.read(raw);
+        Tensor expected = Npy.readNpz(dir.resolve("expected.npz")).get(key + "_prediction");
+        assertEquals(List.of(5, 3, 256, 256), List.of(actual.dim(0), actual.dim(1), actual.dim(2), actual.dim(3)));
+        double max = 0, sum = 0;
+        for (int i = 0; i < expected.size(); i++) {
+            double d = Math.abs(expected.get(i) - actual.get(i));
+            max = Math.max(max, d);
+            sum += d;
+        }
+        assertTrue(max <= tol, fixture + " " + mode + ": max abs diff " + max + " > " + tol);
+        assertTrue(sum / expected.size() <= 1e-5, fixture + " " + mode + ": mean abs diff " + sum / expected.size());
+        try (Stream<Path> pngs = Files.list(tmp.resolve("frames"))) {
+            assertEquals(5, pngs.count(), "PNG frames written");
+        }
+    }
+
+    @Test
+    void convertInfoAndAnimateFromTheModelFile() throws IOException {
+        Path dir = shared().resolve("fixtures/fomm-vox-small");
+        Path model = tmp.resolve("small.fomm4j");
+        Run c = ok("convert", "--checkpoint", dir.resolve("checkpoint-gpu-saved.pth.tar").toString(),
+                "--config", dir.resolve("config.yaml").toString(), "--output", model.toString());
+        assertTrue(c.out().contains("FOMM model"), c.out());
+        Run info = ok("info", model.toString());
+        assertTrue(info.out().contains("family:     FOMM"), info.out());
+        assertTrue(info.out().contains("num_kp: 10"), info.out());
+        assertTrue(info.out().contains("kp_detector"), info.out());
+        Path gif = tmp.resolve("out.gif");
+        ok("animate", "--model", model.toString(), "--source", dir.resolve("source.png").toString(),
+                "--driving", dir.resolve("driving").toString(), "--output", gif.toString(), "--find-best-frame");
+        // The GIF we wrote reads back as a driving video of the same length.
+        Path again = tmp.resolve("again");
+        Run r = ok("animate", "--model", model.toString(), "--source", dir.resolve("source.png").toString(),
+                "--driving", gif.toString(), "--output", again.toString(), "--mode", "standard");
+        assertTrue(r.out().contains("5 frames"), r.out());
+    }
+
+    /** The real media: 169-frame, 25 fps H.264 High-profile video with AAC audio, 680x676 photo. */
+    @Test
+    void realMediaGivesAPlayableMp4WithAllFramesTheFrameRateAndTheAudio() throws Exception {
+        Path dir = shared().resolve("fixtures/fomm-vox-small");
+        Path out = tmp.resolve("animated.mp4");
+        ok("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
+                "--source", shared().resolve("media/source.png").toString(), "--driving", shared().resolve("media/driving.mp4").toString(),
+                "--output", out.toString(), "--audio", "--mode", "relative-adapt");
+        try (SeekableByteChannel ch = NIOUtils.readableChannel(out.toFile())) {
+            MP4Demuxer d = MP4Demuxer.createMP4Demuxer(ch);
+            AbstractMP4DemuxerTrack v = (AbstractMP4DemuxerTrack) d.getVideoTrack();
+            assertEquals(169, v.getFrameCount());
+            assertEquals(25.0, v.getFrameCount() / v.getDuration().scalar(), 1e-9, "frame rate");
+            assertEquals(1, d.getAudioTracks().size(), "audio track");
+            AbstractMP4DemuxerTrack a = (AbstractMP4DemuxerTrack) d.getAudioTracks().get(0);
+            assertEquals("mp4a", a.getFourcc());
+            assertTrue(a.getFrameCount() > 250, "audio frames: " + a.getFrameCount());
+        }
+        // Playable: every frame decodes.
+        try (SeekableByteChannel ch = NIOUtils.readableChannel(out.toFile())) {
+            FrameGrab g = FrameGrab.createFrameGrab(ch);
+            int n = 0;
+            while (g.getNativeFrame() != null) {
+                n++;
+            }
+            assertEquals(169, n);
+        }
+    }
+
+    @Test
+    void badInputGetsAOneLineErrorAndNoOutput() throws IOException {
+        Path dir = shared().resolve("fixtures/fomm-vox-small");
+        String ckpt = dir.resolve("checkpoint.pth.tar").toString(), cfg = dir.resolve("config.yaml").toString();
+        String src = dir.resolve("source.png").toString(), drv = dir.resolve("driving").toString();
+        Path notImage = tmp.resolve("photo.png");
+        Files.writeString(notImage, "not an image");
+        Path avi = tmp.resolve("video.avi");
+        Files.writeString(avi, "x");
+        Path empty = tmp.resolve("empty");
+        Files.createDirectory(empty);
+        Path foreign = tmp.resolve("model.bin");
+        Files.write(foreign, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+        Path out = tmp.resolve("out.mp4");
+        Map<String, String[]> cases = Map.of(
+                "does not exist", new String[] {"--model", ckpt, "--config", cfg, "--source", tmp.resolve("none.png").toString(), "--driving", drv},
+                "not a PNG or JPEG", new String[] {"--model", ckpt, "--config", cfg, "--source", notImage.toString(), "--driving", drv},
+                "unsupported driving video format", new String[] {"--model", ckpt, "--config", cfg, "--source", src, "--driving", avi.toString()},
+                "contains no .png frames", new String[] {"--model", ckpt, "--config", cfg, "--source", src, "--driving", empty.toString()},
+                "neither a fomm4j weight file nor a PyTorch checkpoint", new String[] {"--model", foreign.toString(), "--source", src, "--driving", drv},
+                "avd needs a TPSMM model", new String[] {"--model", ckpt, "--config", cfg, "--source", src, "--driving", drv, "--mode", "avd"},
+                "needs its YAML config", new String[] {"--model", ckpt, "--source", src, "--driving", drv});
+        for (var c : cases.entrySet()) {
+            String[] args = Stream.concat(Stream.of("animate", "--output", out.toString()), Stream.of(c.getValue())).toArray(String[]::new);
+            Run r = fomm(args);
+            assertNotEquals(0, r.status(), c.getKey());
+            String[] lines = r.err().strip().split("\n");
+            String last = lines[lines.length - 1];
+            assertTrue(last.startsWith("fomm: ") && last.contains(c.getKey()), c.getKey() + " -> " + r.err());
+            assertFalse(Files.exists(out), c.getKey() + ": no output left behind");
+        }
+        try (Stream<Path> left = Files.list(tmp)) {
+            assertEquals(List.of("empty", "model.bin", "photo.png", "video.avi"),
+                    left.map(p -> p.getFileName().toString()).sorted().toList(), "no temporary files left behind");
+        }
+        Run bad = fomm("convert", "--checkpoint", foreign.toString(), "--config", cfg, "--output", tmp.resolve("m.fomm4j").toString());
+        assertNotEquals(0, bad.status());
+        assertTrue(bad.err().contains("not a PyTorch checkpoint"), bad.err());
+        Run info = fomm("info", ckpt);
+        assertNotEquals(0, info.status());
+        assertTrue(info.err().contains("not a fomm4j weight file"), info.err());
+    }
+}

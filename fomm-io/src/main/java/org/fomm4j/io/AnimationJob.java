@@ -1,0 +1,143 @@
+package org.fomm4j.io;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import org.fomm4j.animation.AnimationMode;
+import org.fomm4j.animation.Animator;
+import org.fomm4j.animation.BestFrame;
+import org.fomm4j.io.media.Fps;
+import org.fomm4j.io.media.Images;
+import org.fomm4j.io.media.MediaException;
+import org.fomm4j.io.media.NpyFramesWriter;
+import org.fomm4j.io.media.VideoSink;
+import org.fomm4j.io.media.VideoSource;
+import org.fomm4j.tensor.Tensor;
+
+/**
+ * One animation from files to files, streaming: each driving frame is decoded, resized to the model's
+ * frame size, animated and encoded before the next is read, so memory does not grow with the video.
+ * With a best frame ({@code --find-best-frame} or {@code --best-frame N}) that frame is the initial
+ * driving frame of the relative modes; since each prediction depends only on the source, the initial
+ * frame and the current frame, animating in file order gives exactly the reference demo's
+ * forward-and-backward result.
+ */
+public final class AnimationJob {
+    /** What to animate and where to write it. {@code fps}, {@code rawOutput}, {@code bestFrame} may be null. */
+    public record Options(Path model, Path config, Path source, Path driving, Path output, AnimationMode mode,
+                          boolean findBestFrame, Integer bestFrame, boolean audio, Fps fps, Path rawOutput,
+                          boolean backgroundMotion) {
+    }
+
+    /** Progress callbacks (frames done, of a total that may be -1). */
+    public interface Progress {
+        void start(String task, long total);
+
+        void step();
+
+        void end();
+
+        Progress NONE = new Progress() {
+            @Override
+            public void start(String task, long total) {
+            }
+
+            @Override
+            public void step() {
+            }
+
+            @Override
+            public void end() {
+            }
+        };
+    }
+
+    /** What was done. {@code bestFrame} is -1 when none was used. */
+    public record Result(int frames, Fps fps, int bestFrame, int height, int width) {
+    }
+
+    private AnimationJob() {
+    }
+
+    public static Result run(Options o, Progress progress) throws IOException {
+        BufferedImage sourceImage = Images.read(o.source());
+        try (LoadedModel model = LoadedModel.open(o.model(), o.config())) {
+            int h = model.frameHeight(), w = model.frameWidth();
+            Tensor source = Images.toTensor(sourceImage, h, w);
+            try (Animator animator = model.animator(source, o.mode(), o.backgroundMotion())) {
+                int best = -1;
+                if (o.findBestFrame() || o.bestFrame() != null) {
+                    best = initialFrame(o, animator, h, w, progress);
+                }
+                try (VideoSource video = VideoSource.open(o.driving())) {
+                    Fps fps = o.fps() != null ? o.fps() : video.fps();
+                    BufferedImage first = video.next();
+                    if (first == null) {
+                        throw new MediaException("driving video " + o.driving() + " has no frames");
+                    }
+                    int n = 0;
+                    try (VideoSink sink = VideoSink.create(o.output(), fps, o.audio() ? o.driving() : null);
+                         NpyFramesWriter raw = o.rawOutput() != null ? new NpyFramesWriter(o.rawOutput()) : null) {
+                        progress.start("animating", video.frameCount());
+                        for (BufferedImage frame = first; frame != null; frame = video.next()) {
+                            Tensor prediction = animator.animate(Images.toTensor(frame, h, w));
+                            sink.write(prediction);
+                            if (raw != null) {
+                                raw.write(prediction);
+                            }
+                            n++;
+                            progress.step();
+                        }
+                        progress.end();
+                        sink.finish();
+                        if (raw != null) {
+                            raw.finish();
+                        }
+                    }
+                    return new Result(n, fps, best, h, w);
+                }
+            }
+        }
+    }
+
+    /** First pass: find (or fetch) the initial driving frame and give it to the animator. */
+    private static int initialFrame(Options o, Animator animator, int h, int w, Progress progress) throws IOException {
+        try (VideoSource video = VideoSource.open(o.driving())) {
+            if (o.bestFrame() != null) {
+                int want = o.bestFrame();
+                if (want < 0) {
+                    throw new IllegalArgumentException("--best-frame must be 0 or more, got " + want);
+                }
+                BufferedImage f = null;
+                for (int i = 0; i <= want; i++) {
+                    f = video.next();
+                    if (f == null) {
+                        throw new IllegalArgumentException("--best-frame " + want + " is past the end of the driving video ("
+                                + i + " frames)");
+                    }
+                }
+                animator.setInitialDriving(Images.toTensor(f, h, w));
+                return want;
+            }
+            BestFrame search = new BestFrame(animator.sourceKeypoints());
+            Tensor bestTensor = null;
+            int i = 0;
+            progress.start("finding the best frame", video.frameCount());
+            for (BufferedImage f = video.next(); f != null; f = video.next(), i++) {
+                Tensor t = Images.toTensor(f, h, w);
+                int before = search.bestIndex();
+                search.offer(animator.detectKeypoints(t));
+                if (search.bestIndex() != before) {
+                    bestTensor = t;
+                }
+                progress.step();
+            }
+            progress.end();
+            if (bestTensor == null) {
+                throw new MediaException("driving video " + o.driving() + " has no frames");
+            }
+            animator.setInitialDriving(bestTensor);
+            return search.bestIndex();
+        }
+    }
+}
