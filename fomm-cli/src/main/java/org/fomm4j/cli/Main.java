@@ -12,6 +12,9 @@ import picocli.CommandLine.Command;
         description = "Image animation with the First Order Motion Model and the Thin-Plate Spline Motion Model, in pure Java.",
         subcommands = {AnimateCommand.class, ConvertCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
+    /** Held so the level set on it sticks (loggers are weakly referenced). */
+    private static final java.util.logging.Logger ROOT_LOGGER = java.util.logging.Logger.getLogger("org.fomm4j");
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -26,7 +29,7 @@ public final class Main implements Runnable {
 
     /** Runs the tool and returns the exit status (for tests). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        java.util.logging.Logger.getLogger("org.fomm4j").setLevel(java.util.logging.Level.WARNING);
+        ROOT_LOGGER.setLevel(Boolean.getBoolean("fomm4j.verbose") ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING);
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);
