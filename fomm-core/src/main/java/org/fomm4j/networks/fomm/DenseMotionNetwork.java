@@ -62,7 +62,7 @@ public final class DenseMotionNetwork {
         this.heads = hasOcclusion
                 ? Layers.convConcat(k, f, 7, 3, new WeightReader[] {r.sub("mask"), r.sub("occlusion")}, new int[] {numKp + 1, 1})
                 : Layers.conv(k, r.sub("mask"), ConvSpec.of(f, numKp + 1, 7, 3));
-        this.down = p.scaleFactor() != 1.0 ? new AntiAliasInterpolation2d(r.sub("down"), numChannels, p.scaleFactor()) : null;
+        this.down = p.scaleFactor() != 1.0 ? new AntiAliasInterpolation2d(k, r.sub("down"), numChannels, p.scaleFactor()) : null;
     }
 
     /** The source as this network sees it (downsampled): depends on the source only, so callers cache it. */

@@ -50,7 +50,7 @@ public final class KpDetector {
             this.numJacobianMaps = 0;
             this.heads = Layers.conv(k, r.sub("kp"), ConvSpec.of(f, numKp, 7, p.pad()));
         }
-        this.down = p.scaleFactor() != 1.0 ? new AntiAliasInterpolation2d(r.sub("down"), c.numChannels(), p.scaleFactor()) : null;
+        this.down = p.scaleFactor() != 1.0 ? new AntiAliasInterpolation2d(k, r.sub("down"), c.numChannels(), p.scaleFactor()) : null;
     }
 
     /**

@@ -58,7 +58,7 @@ public final class TpsmmDenseMotionNetwork {
         this.numChannels = c.numChannels();
         this.multiMask = c.multiMask();
         this.kpVariance = (float) p.kpVariance();
-        this.down = p.scaleFactor() != 1.0 ? new AntiAliasInterpolation2d(r.sub("down"), numChannels, p.scaleFactor()) : null;
+        this.down = p.scaleFactor() != 1.0 ? new AntiAliasInterpolation2d(k, r.sub("down"), numChannels, p.scaleFactor()) : null;
         this.hourglass = new Hourglass(k, r.sub("hourglass"), p.blockExpansion(), numChannels * (numTps + 1) + numTps * 5 + 1,
                 p.numBlocks(), p.maxFeatures(), Norm.INSTANCE);
         int[] out = hourglass.decoderChannels();
