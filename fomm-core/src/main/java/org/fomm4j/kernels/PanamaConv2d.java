@@ -7,13 +7,16 @@ import jdk.incubator.vector.FloatVector;
 import org.fomm4j.tensor.Tensor;
 
 /**
- * Stride-1, single-group convolution as a packed SIMD GEMM.
+ * Single-group convolution as a packed SIMD GEMM.
  *
  * <p>Layout: the input is copied once into a zero-padded buffer and outputs are computed on the
  * padded row pitch {@code Wp}: output position {@code q = y * Wp + x} reads input
  * {@code q + ky * Wp + kx} for every tap, so the im2col panel of {@link #NR} consecutive outputs is
  * one contiguous copy per (channel, tap), with no border cases. The {@code Wp - Wout} extra columns
  * per row are computed and dropped; buffers are padded to a whole tile, so there are no tails.
+ *
+ * <p>Strided convolutions index outputs densely and gather each panel row with the stride (a scalar
+ * gather, amortized over all output channel blocks).
  *
  * <p>Micro-kernel: {@value #MR} output channels times 2 vectors, 8 accumulators. Measured on AVX2
  * (16 registers): 12 accumulators spill in C2 and run at under half the speed, 8 run at the FMA
@@ -58,37 +61,46 @@ final class PanamaConv2d implements Conv2d {
 
     @Override
     public Tensor apply(Tensor input, Activation activation) {
-        if (spec.stride() != 1) {
-            return applyStrided(input, activation);
-        }
         int[] s = ScalarKernels.checkConvInput(spec, input);
         int n = s[0], h = s[2], w = s[3];
-        int cin = spec.inChannels(), cout = spec.outChannels();
+        int cin = spec.inChannels(), cout = spec.outChannels(), st = spec.stride();
         int kh = spec.kernelH(), kw = spec.kernelW();
         int hp = h + 2 * spec.padH(), wp = w + 2 * spec.padW();
         int oh = spec.outH(h), ow = spec.outW(w);
-        int flat = oh * wp;
+        boolean strided = st != 1;
+        // Stride 1: outputs on the padded pitch (panel rows are contiguous copies, Wp - Wout columns
+        // per row are computed and dropped). Strided: dense outputs, panel rows gathered.
+        int pitch = strided ? ow : wp;
+        int flat = oh * pitch;
         int tiles = (flat + NR - 1) / NR;
         int flatR = tiles * NR;
-        // The last tile of the last row reads up to kw - 1 floats past the padded image.
-        int chStride = hp * wp + (flatR - flat) + kw;
+        // Stride 1: the last tile of the last row reads up to kw - 1 floats past the padded image.
+        int chStride = strided ? hp * wp : hp * wp + (flatR - flat) + kw;
         int[] tapOff = new int[taps];
         for (int ky = 0; ky < kh; ky++) {
             for (int kx = 0; kx < kw; kx++) {
                 tapOff[ky * kw + kx] = ky * wp + kx;
             }
         }
+        // Strided: input offset of the first tap of every output position.
+        int[] base = null;
+        if (strided) {
+            base = new int[flat];
+            for (int q = 0; q < flat; q++) {
+                base[q] = (q / ow) * st * wp + (q % ow) * st;
+            }
+        }
+        int[] gather = base;
         float[] in = input.toHeap().data();
         float[] out = new float[n * cout * oh * ow];
         float[] padded = new float[cin * chStride];
-
         int tileGroups = (tiles + PT - 1) / PT;
         // Split output channels only when there are too few pixel tiles to keep the threads busy.
         int coSplit = Math.max(1, Math.min(coBlocks, (2 * Parallel.threads() + tileGroups - 1) / tileGroups));
         int coPer = (coBlocks + coSplit - 1) / coSplit;
         int coParts = (coBlocks + coPer - 1) / coPer;
         // With one or two output blocks an im2col panel would be copied for little reuse: read directly.
-        boolean direct = coBlocks <= 2;
+        boolean direct = !strided && coBlocks <= 2;
         for (int b = 0; b < n; b++) {
             int inBatch = b * cin * h * w;
             for (int ci = 0; ci < cin; ci++) {
@@ -116,11 +128,7 @@ final class PanamaConv2d implements Conv2d {
                     for (int k0 = 0; k0 < depth; k0 += KC) {
                         int kc = Math.min(KC, depth - k0);
                         for (int t = t0; t < t1; t++) {
-                            int q = t * NR, dst = (t - t0) * KC * NR;
-                            for (int k = k0; k < k0 + kc; k++, dst += NR) {
-                                int ci = k / taps, tap = k - ci * taps;
-                                System.arraycopy(padded, ci * chStride + q + tapOff[tap], panel, dst, NR);
-                            }
+                            pack(padded, chStride, tapOff, gather, flat, t * NR, k0, kc, panel, (t - t0) * KC * NR);
                         }
                         for (int cb = cb0; cb < cb1; cb++) {
                             for (int t = t0; t < t1; t++) {
@@ -132,7 +140,7 @@ final class PanamaConv2d implements Conv2d {
                 }
                 for (int cb = cb0; cb < cb1; cb++) {
                     for (int t = t0; t < t1; t++) {
-                        store(cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, t * NR, cb, wp, oh, ow, cout, out,
+                        store(cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, t * NR, cb, pitch, oh, ow, cout, out,
                                 outBatch, activation);
                     }
                 }
@@ -142,86 +150,24 @@ final class PanamaConv2d implements Conv2d {
     }
 
     /**
-     * Strided convolution: outputs are indexed densely ({@code q = y * ow + x}) and each panel row is
-     * gathered with the stride from the zero-padded input (a scalar gather, amortized over all output
-     * channel blocks), then the same micro-kernel runs.
+     * Panel rows {@code k0 .. k0 + kc} (one per input channel and tap) of the tile starting at output
+     * {@code q}: a contiguous copy on the padded pitch, or a gather through {@code gather} (strided).
      */
-    private Tensor applyStrided(Tensor input, Activation activation) {
-        int[] s = ScalarKernels.checkConvInput(spec, input);
-        int n = s[0], h = s[2], w = s[3];
-        int cin = spec.inChannels(), cout = spec.outChannels(), st = spec.stride();
-        int kh = spec.kernelH(), kw = spec.kernelW();
-        int hp = h + 2 * spec.padH(), wp = w + 2 * spec.padW();
-        int oh = spec.outH(h), ow = spec.outW(w);
-        int flat = oh * ow;
-        int tiles = (flat + NR - 1) / NR;
-        int chStride = hp * wp;
-        int[] tapOff = new int[taps];
-        for (int ky = 0; ky < kh; ky++) {
-            for (int kx = 0; kx < kw; kx++) {
-                tapOff[ky * kw + kx] = ky * wp + kx;
+    private void pack(float[] padded, int chStride, int[] tapOff, int[] gather, int flat, int q, int k0, int kc,
+                      float[] panel, int dst) {
+        int valid = Math.min(NR, flat - q);
+        for (int k = k0; k < k0 + kc; k++, dst += NR) {
+            int ci = k / taps, tap = k - ci * taps;
+            int src = ci * chStride + tapOff[tap];
+            if (gather == null) {
+                System.arraycopy(padded, src + q, panel, dst, NR);
+            } else {
+                for (int i = 0; i < valid; i++) {
+                    panel[dst + i] = padded[src + gather[q + i]];
+                }
+                java.util.Arrays.fill(panel, dst + valid, dst + NR, 0f);
             }
         }
-        // Input offset of the first tap of every output position.
-        int[] base = new int[tiles * NR];
-        for (int q = 0; q < flat; q++) {
-            base[q] = (q / ow) * st * wp + (q % ow) * st;
-        }
-        float[] in = input.toHeap().data();
-        float[] out = new float[n * cout * oh * ow];
-        float[] padded = new float[cin * chStride];
-        int tileGroups = (tiles + PT - 1) / PT;
-        int coSplit = Math.max(1, Math.min(coBlocks, (2 * Parallel.threads() + tileGroups - 1) / tileGroups));
-        int coPer = (coBlocks + coSplit - 1) / coSplit;
-        int coParts = (coBlocks + coPer - 1) / coPer;
-        for (int b = 0; b < n; b++) {
-            int inBatch = b * cin * h * w;
-            for (int ci = 0; ci < cin; ci++) {
-                for (int y = 0; y < h; y++) {
-                    System.arraycopy(in, inBatch + (ci * h + y) * w, padded,
-                            ci * chStride + (y + spec.padH()) * wp + spec.padW(), w);
-                }
-            }
-            int outBatch = b * cout * oh * ow;
-            Parallel.forEach(tileGroups * coParts, task -> {
-                int tg = task / coParts, part = task % coParts;
-                int t0 = tg * PT, t1 = Math.min(tiles, t0 + PT);
-                int cb0 = part * coPer, cb1 = Math.min(coBlocks, cb0 + coPer);
-                int ldc = PT * NR;
-                float[] cbuf = new float[(cb1 - cb0) * MR * ldc];
-                float[] panel = new float[PT * KC * NR];
-                for (int k0 = 0; k0 < depth; k0 += KC) {
-                    int kc = Math.min(KC, depth - k0);
-                    for (int t = t0; t < t1; t++) {
-                        int q0 = t * NR, valid = Math.min(NR, flat - q0), dst = (t - t0) * KC * NR;
-                        for (int k = k0; k < k0 + kc; k++, dst += NR) {
-                            int ci = k / taps, tap = k - ci * taps;
-                            int src = ci * chStride + tapOff[tap];
-                            for (int i = 0; i < valid; i++) {
-                                panel[dst + i] = padded[src + base[q0 + i]];
-                            }
-                            for (int i = valid; i < NR; i++) {
-                                panel[dst + i] = 0f;
-                            }
-                        }
-                    }
-                    for (int cb = cb0; cb < cb1; cb++) {
-                        for (int t = t0; t < t1; t++) {
-                            kernel(packed, (cb * depth + k0) * MR, panel, (t - t0) * KC * NR, kc,
-                                    cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, k0 == 0);
-                        }
-                    }
-                }
-                for (int cb = cb0; cb < cb1; cb++) {
-                    for (int t = t0; t < t1; t++) {
-                        // Dense output indexing is the padded-pitch store with pitch == ow.
-                        store(cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, t * NR, cb, ow, oh, ow, cout, out,
-                                outBatch, activation);
-                    }
-                }
-            });
-        }
-        return Tensor.of(out, n, cout, oh, ow);
     }
 
     /** Writes the valid columns of one micro-tile result, adding the bias and the activation. */

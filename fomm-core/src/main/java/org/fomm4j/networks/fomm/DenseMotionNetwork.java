@@ -10,6 +10,7 @@ import org.fomm4j.nn.AntiAliasInterpolation2d;
 import org.fomm4j.nn.Heatmaps;
 import org.fomm4j.nn.Hourglass;
 import org.fomm4j.nn.Layers;
+import org.fomm4j.nn.Warps;
 import org.fomm4j.tensor.Tensor;
 import org.fomm4j.weights.WeightReader;
 
@@ -87,14 +88,7 @@ public final class DenseMotionNetwork {
         Tensor sparseMotion = k.taylorMotions(kpDriving.value(), kpSource.value(), affine, h, w);
 
         int m = numKp + 1, c = numChannels;
-        float[] src = source.toHeap().data();
-        float[] repeated = new float[n * m * c * hw];
-        for (int b = 0; b < n; b++) {
-            for (int r = 0; r < m; r++) {
-                System.arraycopy(src, b * c * hw, repeated, (b * m + r) * c * hw, c * hw);
-            }
-        }
-        Tensor deformed = k.gridSample(Tensor.of(repeated, n * m, c, h, w), sparseMotion.reshape(n * m, h, w, 2), false);
+        Tensor deformed = Warps.sampleEach(k, source, sparseMotion, false);
         float[] def = deformed.data();
 
         float[] gd = Heatmaps.gaussians(kpDriving.value(), h, w, kpVariance);
@@ -117,6 +111,6 @@ public final class DenseMotionNetwork {
         Tensor masks = k.softmaxChannels(hasOcclusion ? headOut.channels(0, m) : headOut);
         Tensor deformation = k.mixMotions(masks, sparseMotion);
         Tensor occ = hasOcclusion ? k.sigmoid(headOut.channels(m, 1)) : null;
-        return new Output(deformed.reshape(n, m, c, h, w), masks, deformation, occ);
+        return new Output(deformed, masks, deformation, occ);
     }
 }

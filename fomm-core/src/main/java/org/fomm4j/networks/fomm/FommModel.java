@@ -1,6 +1,7 @@
 package org.fomm4j.networks.fomm;
 
 import java.util.Map;
+import org.fomm4j.networks.ModelLifecycle;
 import org.fomm4j.config.FommConfig;
 import org.fomm4j.kernels.KernelProvider;
 import org.fomm4j.kernels.Kernels;
@@ -17,13 +18,11 @@ import org.fomm4j.weights.WeightReader;
  * other networks in the dict (discriminator, optimizer states) are ignored. BatchNorm is folded into
  * the convolutions while building.
  */
-public final class FommModel implements AutoCloseable {
+public final class FommModel extends ModelLifecycle {
     private final FommConfig config;
     private final KpDetector kpDetector;
     private final OcclusionAwareGenerator generator;
     private final Map<String, int[]> declared;
-    private AutoCloseable resource;
-    private volatile boolean closed;
 
     private FommModel(FommConfig config, KpDetector kpDetector, OcclusionAwareGenerator generator, Map<String, int[]> declared) {
         this.config = config;
@@ -85,32 +84,11 @@ public final class FommModel implements AutoCloseable {
      * with the model.
      */
     public FommModel withResource(AutoCloseable resource) {
-        this.resource = resource;
+        attach(resource);
         return this;
     }
 
-    /** @throws IllegalStateException if the model is closed */
-    public void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("model is closed");
-        }
-    }
 
-    /** Releases the weight file mapping; animators of this model fail afterwards. */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        if (resource != null) {
-            try {
-                resource.close();
-            } catch (Exception e) {
-                throw new IllegalStateException("cannot close model resource: " + e.getMessage(), e);
-            }
-        }
-    }
 
     public FommConfig config() {
         return config;

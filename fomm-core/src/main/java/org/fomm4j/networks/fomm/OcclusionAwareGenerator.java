@@ -9,7 +9,7 @@ import org.fomm4j.kernels.ConvSpec;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.nn.DownBlock2d;
 import org.fomm4j.nn.Layers;
-import org.fomm4j.nn.Layouts;
+import org.fomm4j.nn.Warps;
 import org.fomm4j.nn.Norm;
 import org.fomm4j.nn.ResBlock2d;
 import org.fomm4j.nn.SameBlock2d;
@@ -115,12 +115,7 @@ public final class OcclusionAwareGenerator {
         return new Output(prediction, deformed, dm);
     }
 
-    /** {@code deform_input}: resizes the {@code [N, h, w, 2]} deformation to the input's size if needed, then samples. */
     private Tensor deform(Tensor input, Tensor deformation) {
-        int h = input.dim(2), w = input.dim(3);
-        if (deformation.dim(1) != h || deformation.dim(2) != w) {
-            deformation = Layouts.toChannelsLast(k.resizeBilinear(Layouts.toChannelsFirst(deformation), h, w, false));
-        }
-        return k.gridSample(input, deformation, false);
+        return Warps.deform(k, input, deformation, false);
     }
 }

@@ -9,7 +9,7 @@ import org.fomm4j.kernels.ConvSpec;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.nn.DownBlock2d;
 import org.fomm4j.nn.Layers;
-import org.fomm4j.nn.Layouts;
+import org.fomm4j.nn.Warps;
 import org.fomm4j.nn.Norm;
 import org.fomm4j.nn.ResBlock2d;
 import org.fomm4j.nn.SameBlock2d;
@@ -134,12 +134,7 @@ public final class InpaintingNetwork {
         return k.multiplyByMap(x, multiMask ? occ : fit(occ, x));
     }
 
-    /** {@code deform_input}: resizes the deformation to the input's size if needed, then samples. */
     private Tensor deform(Tensor input, Tensor deformation) {
-        int h = input.dim(2), w = input.dim(3);
-        if (deformation.dim(1) != h || deformation.dim(2) != w) {
-            deformation = Layouts.toChannelsLast(k.resizeBilinear(Layouts.toChannelsFirst(deformation), h, w, true));
-        }
-        return k.gridSample(input, deformation, true);
+        return Warps.deform(k, input, deformation, true);
     }
 }

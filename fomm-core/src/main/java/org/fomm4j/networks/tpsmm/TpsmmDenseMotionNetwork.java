@@ -15,6 +15,7 @@ import org.fomm4j.nn.Hourglass;
 import org.fomm4j.nn.Layers;
 import org.fomm4j.nn.Norm;
 import org.fomm4j.nn.UpBlock2d;
+import org.fomm4j.nn.Warps;
 import org.fomm4j.tensor.Tensor;
 import org.fomm4j.weights.WeightReader;
 
@@ -129,14 +130,7 @@ public final class TpsmmDenseMotionNetwork {
         }
         Tensor transformations = Tensor.of(trans, n, m, h, w, 2);
 
-        float[] src = source.toHeap().data();
-        float[] repeated = new float[n * m * c * hw];
-        for (int b = 0; b < n; b++) {
-            for (int r = 0; r < m; r++) {
-                System.arraycopy(src, b * c * hw, repeated, (b * m + r) * c * hw, c * hw);
-            }
-        }
-        Tensor deformed = k.gridSample(Tensor.of(repeated, n * m, c, h, w), transformations.reshape(n * m, h, w, 2), true);
+        Tensor deformed = Warps.sampleEach(k, source, transformations, true);
 
         // Input: [zero, gaussian differences] then the deformed sources, region-major.
         float[] gd = Heatmaps.gaussians(kpDriving, h, w, kpVariance), gs = Heatmaps.gaussians(kpSource, h, w, kpVariance);
@@ -172,6 +166,6 @@ public final class TpsmmDenseMotionNetwork {
         } else {
             occ.add(occlusion.get(0).apply(last, Activation.SIGMOID));
         }
-        return new Output(deformed.reshape(n, m, c, h, w), contribution, deformation, occ);
+        return new Output(deformed, contribution, deformation, occ);
     }
 }

@@ -3,6 +3,7 @@ package org.fomm4j.networks.tpsmm;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.fomm4j.networks.ModelLifecycle;
 import org.fomm4j.config.TpsmmConfig;
 import org.fomm4j.kernels.KernelProvider;
 import org.fomm4j.kernels.Kernels;
@@ -16,7 +17,7 @@ import org.fomm4j.weights.WeightReader;
  * motion network, inpainting network, AVD network, and the background motion predictor when the
  * weights have one ({@code bg_predictor.*}). Tensor names {@code NETWORK.KEY}.
  */
-public final class TpsmmModel implements AutoCloseable {
+public final class TpsmmModel extends ModelLifecycle {
     private final TpsmmConfig config;
     private final TpsmmKpDetector kpDetector;
     private final TpsmmDenseMotionNetwork denseMotion;
@@ -24,8 +25,6 @@ public final class TpsmmModel implements AutoCloseable {
     private final AvdNetwork avd;
     private final BgMotionPredictor bgPredictor;
     private final Map<String, int[]> declared;
-    private AutoCloseable resource;
-    private volatile boolean closed;
 
     private TpsmmModel(TpsmmConfig config, TpsmmKpDetector kp, TpsmmDenseMotionNetwork dm, InpaintingNetwork inp,
                        AvdNetwork avd, BgMotionPredictor bg, Map<String, int[]> declared) {
@@ -123,15 +122,10 @@ public final class TpsmmModel implements AutoCloseable {
 
     /** Ties a resource (the mapped weight file) to this model; closed with it. */
     public TpsmmModel withResource(AutoCloseable resource) {
-        this.resource = resource;
+        attach(resource);
         return this;
     }
 
-    public void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("model is closed");
-        }
-    }
 
     /**
      * @throws IllegalArgumentException if {@code frame} is not {@code [N, C, H, W]} with the config's
@@ -152,18 +146,4 @@ public final class TpsmmModel implements AutoCloseable {
         }
     }
 
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        if (resource != null) {
-            try {
-                resource.close();
-            } catch (Exception e) {
-                throw new IllegalStateException("cannot close model resource: " + e.getMessage(), e);
-            }
-        }
-    }
 }

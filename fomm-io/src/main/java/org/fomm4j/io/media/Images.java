@@ -61,8 +61,8 @@ public final class Images {
         double fy = (double) h / oh, fx = (double) w / ow;
         float[] src = in;
         if (fy > 1 || fx > 1) {
-            src = blurRows(in, h, w, Math.max(0, (fx - 1) / 2));
-            src = blurCols(src, h, w, Math.max(0, (fy - 1) / 2));
+            src = blur(in, h, w, Math.max(0, (fx - 1) / 2), true);
+            src = blur(src, h, w, Math.max(0, (fy - 1) / 2), false);
         }
         float[] out = new float[oh * ow];
         for (int oy = 0; oy < oh; oy++) {
@@ -107,7 +107,8 @@ public final class Images {
         return k;
     }
 
-    private static float[] blurRows(float[] in, int h, int w, double sigma) {
+    /** Gaussian filter along rows ({@code alongX}) or columns, mirrored edges. */
+    private static float[] blur(float[] in, int h, int w, double sigma, boolean alongX) {
         if (sigma <= 0) {
             return in;
         }
@@ -118,26 +119,7 @@ public final class Images {
             for (int x = 0; x < w; x++) {
                 double s = 0;
                 for (int i = -r; i <= r; i++) {
-                    s += k[i + r] * in[y * w + mirror(x + i, w)];
-                }
-                out[y * w + x] = (float) s;
-            }
-        }
-        return out;
-    }
-
-    private static float[] blurCols(float[] in, int h, int w, double sigma) {
-        if (sigma <= 0) {
-            return in;
-        }
-        double[] k = gaussian(sigma);
-        int r = k.length / 2;
-        float[] out = new float[in.length];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                double s = 0;
-                for (int i = -r; i <= r; i++) {
-                    s += k[i + r] * in[mirror(y + i, h) * w + x];
+                    s += k[i + r] * (alongX ? in[y * w + mirror(x + i, w)] : in[mirror(y + i, h) * w + x]);
                 }
                 out[y * w + x] = (float) s;
             }
