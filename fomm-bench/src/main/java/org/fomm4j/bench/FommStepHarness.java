@@ -22,9 +22,14 @@ public final class FommStepHarness {
     private FommStepHarness() {
     }
 
+    private static double peak;
+
     public static void main(String[] args) {
         int frames = args.length > 0 ? Integer.parseInt(args[0]) : 7;
         String which = args.length > 1 ? args[1] : "both";
+        peak = FmaPeak.measure(Parallel.threads());
+        System.out.printf("measured FMA peak: %.0f GFLOP/s on %d threads (%s)%n", peak, Parallel.threads(),
+                KernelProvider.get().name());
         if (!which.equals("tpsmm")) {
             fomm(frames);
         }
@@ -63,7 +68,9 @@ public final class FommStepHarness {
         System.out.printf("%s vox-256, kernels %s, %d threads%n", name, k.name(), Parallel.threads());
         System.out.printf("source side (once): %.1f GFLOP; per step: %.1f GFLOP (convolutions)%n", sourceFlops / 1e9, stepFlops / 1e9);
         System.out.printf("seconds per step: median %.3f (min %.3f, max %.3f over %d frames)%n", median, t[0], t[frames - 1], frames);
-        System.out.printf("achieved: %.1f GFLOP/s%n", stepFlops / median / 1e9);
+        System.out.printf("achieved: %.1f GFLOP/s, %.0f%% of the measured FMA peak%n", stepFlops / median / 1e9,
+                100 * stepFlops / median / 1e9 / peak);
+        System.out.printf("peak RSS so far: %s%n", peakRss());
         if (Boolean.getBoolean("fomm4j.profile")) {
             k.layers.clear();
             k.profile = true;
@@ -79,6 +86,20 @@ public final class FommStepHarness {
             }
             System.out.printf("  profiled step %.3f s, of which convolutions %.3f s%n", total, convs);
         }
+    }
+
+    /** VmHWM of this process (Linux), for the memory report. */
+    static String peakRss() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return line.substring(6).trim();
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux
+        }
+        return "unknown";
     }
 
     private static void fomm(int frames) {
