@@ -162,7 +162,8 @@ class CliTest {
                 "contains no .png frames", new String[] {"--model", ckpt, "--config", cfg, "--source", src, "--driving", empty.toString()},
                 "neither a fomm4j weight file nor a PyTorch checkpoint", new String[] {"--model", foreign.toString(), "--source", src, "--driving", drv},
                 "avd needs a TPSMM model", new String[] {"--model", ckpt, "--config", cfg, "--source", src, "--driving", drv, "--mode", "avd"},
-                "needs its YAML config", new String[] {"--model", ckpt, "--source", src, "--driving", drv});
+                "needs its YAML config", new String[] {"--model", ckpt, "--source", src, "--driving", drv},
+                "copies the audio of an MP4 driving video", new String[] {"--model", ckpt, "--config", cfg, "--source", src, "--driving", drv, "--audio"});
         for (var c : cases.entrySet()) {
             String[] args = Stream.concat(Stream.of("animate", "--output", out.toString()), Stream.of(c.getValue())).toArray(String[]::new);
             Run r = fomm(args);

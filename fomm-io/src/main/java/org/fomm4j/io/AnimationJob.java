@@ -61,6 +61,13 @@ public final class AnimationJob {
 
     public static Result run(Options o, Progress progress) throws IOException {
         BufferedImage sourceImage = Images.read(o.source());
+        try (VideoSource probe = VideoSource.open(o.driving())) {
+            // Fail on unreadable inputs and impossible outputs before any frame is animated.
+            probe.fps();
+        }
+        if (o.audio() && !o.output().getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".mp4")) {
+            throw new MediaException("--audio needs an .mp4 output, not " + o.output().getFileName());
+        }
         try (LoadedModel model = LoadedModel.open(o.model(), o.config())) {
             int h = model.frameHeight(), w = model.frameWidth();
             Tensor source = Images.toTensor(sourceImage, h, w);

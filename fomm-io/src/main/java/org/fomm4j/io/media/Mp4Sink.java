@@ -38,11 +38,35 @@ final class Mp4Sink implements VideoSink {
     private long frameNo;
 
     Mp4Sink(Path target, Fps fps, Path audioFrom) throws IOException {
+        if (audioFrom != null) {
+            checkAudioSource(audioFrom);
+        }
         this.out = TempOutput.file(target);
         this.fps = fps;
         this.audioFrom = audioFrom;
         this.channel = NIOUtils.writableChannel(out.temp.toFile());
         this.muxer = MP4Muxer.createMP4MuxerToChannel(channel);
+    }
+
+    /**
+     * Checks before any work that {@code video} is an MP4 with an audio track to copy.
+     *
+     * @throws MediaException naming what is missing
+     */
+    static void checkAudioSource(Path video) throws IOException {
+        String name = video.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        if (!(name.endsWith(".mp4") || name.endsWith(".m4v") || name.endsWith(".mov"))) {
+            throw new MediaException("--audio copies the audio of an MP4 driving video; " + video.getFileName() + " is not one");
+        }
+        try (SeekableByteChannel in = NIOUtils.readableChannel(video.toFile())) {
+            if (MP4Demuxer.createMP4Demuxer(in).getAudioTracks().isEmpty()) {
+                throw new MediaException("--audio: the driving video " + video.getFileName() + " has no audio track");
+            }
+        } catch (MediaException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new MediaException("cannot read driving video " + video + ": " + e.getMessage(), e);
+        }
     }
 
     @Override
