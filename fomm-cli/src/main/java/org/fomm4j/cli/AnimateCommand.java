@@ -11,6 +11,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
+/**
+ * {@code fomm animate}: runs {@link org.fomm4j.io.AnimationJob} with a progress display; prints what it
+ * wrote. Errors propagate to {@link Main}, which prints them as one line and exits non-zero.
+ */
 @Command(name = "animate", mixinStandardHelpOptions = true,
         description = {"Animate a source image with the motion of a driving video.",
                 "Output: .mp4 (H.264, the driving video's frame rate), .gif, or any other name for a directory of PNG frames."})

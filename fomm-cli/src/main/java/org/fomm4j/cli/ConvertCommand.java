@@ -9,6 +9,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
+/**
+ * {@code fomm convert}: {@link org.fomm4j.io.weights.CheckpointConverter#convert} and a summary of the
+ * networks, tensor count and the recognized published checkpoint.
+ */
 @Command(name = "convert", mixinStandardHelpOptions = true,
         description = "Convert a published PyTorch checkpoint (.pth.tar) and its YAML config into a fomm4j model file.")
 final class ConvertCommand implements Callable<Integer> {

@@ -11,6 +11,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
+/** {@code fomm info}: family, config, parameter counts per network and the source checkpoint of a model file. */
 @Command(name = "info", mixinStandardHelpOptions = true, description = "Describe a fomm4j model file.")
 final class InfoCommand implements Callable<Integer> {
     @Spec
