@@ -19,8 +19,27 @@ import org.jcodec.containers.mp4.demuxer.MP4Demuxer;
 /**
  * H.264 video from an MP4/MOV file, decoded in pure Java by JCodec (Baseline, Main and High
  * profiles, 8-bit 4:2:0). Colours are converted with the matrix and range of the stream's VUI.
+ *
+ * <p>JCodec hands pictures out in decode order; with B-frames that is not display order. Frames are
+ * therefore put back in presentation-time order through a buffer of {@value #REORDER} pictures
+ * (H.264 reorders by at most 16 frames), so memory stays bounded.
  */
 final class Mp4Source implements VideoSource {
+    static final int REORDER = 16;
+
+    private record Timed(double pts, long seq, Picture picture) {
+    }
+
+    private final java.util.PriorityQueue<Timed> pending = new java.util.PriorityQueue<>(
+            java.util.Comparator.comparingDouble(Timed::pts).thenComparingLong(Timed::seq));
+    private long decoded;
+    private boolean drained;
+    private double lastPts = Double.NaN;
+
+    /** Presentation time in seconds of the frame {@link #next()} returned last. */
+    double lastPresentationTime() {
+        return lastPts;
+    }
     private final Path path;
     private final SeekableByteChannel channel;
     private final FrameGrab grab;
@@ -101,13 +120,35 @@ final class Mp4Source implements VideoSource {
 
     @Override
     public BufferedImage next() throws IOException {
-        Picture pic;
-        try {
-            pic = grab.getNativeFrame();
-        } catch (RuntimeException e) {
-            throw new MediaException("cannot decode driving video " + path + ": " + e, e);
+        while (!drained && pending.size() <= REORDER) {
+            org.jcodec.api.PictureWithMetadata p;
+            try {
+                p = grab.getNativeFrameWithMetadata();
+            } catch (RuntimeException e) {
+                throw new MediaException("cannot decode driving video " + path + ": " + e, e);
+            }
+            if (p == null || p.getPicture() == null) {
+                drained = true;
+            } else {
+                // The decoder reuses its buffers: keep a deep copy until the picture's turn comes
+                // (JCodec's Picture.copyPicture shares the planes).
+                pending.add(new Timed(p.getTimestamp(), decoded++, deepCopy(p.getPicture())));
+            }
         }
-        return pic == null ? null : YuvColor.toRgb(pic, matrix, fullRange);
+        Timed t = pending.poll();
+        if (t == null) {
+            return null;
+        }
+        lastPts = t.pts();
+        return YuvColor.toRgb(t.picture(), matrix, fullRange);
+    }
+
+    private static Picture deepCopy(Picture p) {
+        byte[][] planes = new byte[p.getData().length][];
+        for (int i = 0; i < planes.length; i++) {
+            planes[i] = p.getPlaneData(i).clone();
+        }
+        return new Picture(p.getWidth(), p.getHeight(), planes, null, p.getColor(), 0, p.getCrop());
     }
 
     @Override
