@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * feature maps and heatmaps 1e-4 absolute plus 1e-4 relative (sums over up to 1000 products, float32
  * accumulation in another order, BatchNorm folded); sparse deformed, deformation, masks, occlusion
  * 1e-4 (bilinear samples of a sharp image at coordinates carrying the keypoints' rounding); predictions
- * 1e-4 absolute, as the issue demands.
+ * 2e-5 absolute (measured: at most 4.2e-6 over the three modes; the issue asks for 1e-4).
  */
 class FommParityTest {
     static final String FIXTURE = "fomm-vox-small";
@@ -86,7 +86,7 @@ class FommParityTest {
                 FommAnimator.Frame f = anim.animate(driving.item(i), mode == AnimationMode.STANDARD && i == t - 1);
                 assertClose(key + "_kp_value[" + i + "]", expected.get(key + "_kp_value").item(i), f.kpNormalized().value(), 3e-5, 0);
                 assertClose(key + "_kp_jacobian[" + i + "]", expected.get(key + "_kp_jacobian").item(i), f.kpNormalized().jacobian(), 3e-5, 1e-5);
-                assertClose(key + "_prediction[" + i + "]", expected.get(key + "_prediction").item(i), f.prediction(), 1e-4, 0);
+                assertClose(key + "_prediction[" + i + "]", expected.get(key + "_prediction").item(i), f.prediction(), 2e-5, 0);
                 if (mode == AnimationMode.STANDARD && i == t - 1) {
                     var dm = f.generator().denseMotion();
                     assertClose("last_frame_sparse_deformed", expected.get("last_frame_sparse_deformed"), dm.sparseDeformed(), 1e-4, 0);
@@ -112,7 +112,7 @@ class FommParityTest {
         FommModel m = FommModel.create(model.config(), Fixtures.stateDict(FIXTURE), scalar);
         try (FommAnimator anim = new FommAnimator(m, source, AnimationMode.RELATIVE)) {
             Tensor p = anim.animate(driving.item(0));
-            assertClose("relative_prediction[0] (scalar kernels)", expected.get("relative_prediction").item(0), p, 1e-4, 0);
+            assertClose("relative_prediction[0] (scalar kernels)", expected.get("relative_prediction").item(0), p, 2e-5, 0);
         }
     }
 }

@@ -33,7 +33,7 @@ class ConvertedModelParityTest {
             for (int i = 0; i < driving.dim(0); i++) {
                 Tensor p = anim.animate(driving.item(i));
                 float d = p.maxAbsDiff(expected.get("relative_adapt_prediction").item(i));
-                assertTrue(d <= 1e-4, "frame " + i + ": max abs diff " + d + " (tolerance 1e-4)");
+                assertTrue(d <= 2e-5, "frame " + i + ": max abs diff " + d + " (tolerance 2e-5, as FommParityTest)");
             }
         }
         assertThrows(IllegalStateException.class, () -> new FommAnimator(m, expected.get("source"), AnimationMode.STANDARD),
