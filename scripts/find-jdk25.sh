@@ -6,7 +6,9 @@ java_major() {
   v=$("$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
   echo "${v%%.*}"
 }
-for cand in "${FOMM4J_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25* /usr/lib/jvm/*; do
+# FOMM4J_JDK_ROOT replaces /usr/lib/jvm (for machines with JDKs elsewhere, and for testing this message).
+root="${FOMM4J_JDK_ROOT:-/usr/lib/jvm}"
+for cand in "${FOMM4J_JAVA_HOME:-}" "${JAVA_HOME:-}" "$root"/temurin-25-jdk-amd64 "$root"/temurin-25* "$root"/*; do
   [ -n "$cand" ] && [ -x "$cand/bin/java" ] && [ -x "$cand/bin/javac" ] || continue
   m=$(java_major "$cand")
   if [ -n "$m" ] && [ "$m" -ge 25 ] 2>/dev/null; then
@@ -15,6 +17,6 @@ for cand in "${FOMM4J_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk
   fi
 done
 echo "fomm4j needs a JDK 25 or newer (for jdk.incubator.vector and the FFM API), and none was found." >&2
-echo "Looked at \$FOMM4J_JAVA_HOME, \$JAVA_HOME, /usr/lib/jvm/temurin-25-jdk-amd64 and /usr/lib/jvm/*." >&2
+echo "Looked at \$FOMM4J_JAVA_HOME, \$JAVA_HOME, $root/temurin-25-jdk-amd64 and $root/*." >&2
 echo "Install Temurin 25 (or another JDK 25) and set JAVA_HOME to it." >&2
 exit 1
