@@ -110,7 +110,7 @@ final class PanamaKernels extends ScalarKernels {
         map.requireShape("multiplyByMap map", n, 1, x.dim(2), x.dim(3));
         float[] in = x.toHeap().data(), m = map.toHeap().data();
         float[] out = new float[in.length];
-        for (int p = 0; p < n * c; p++) {
+        Parallel.forEach(n * c, p -> {
             int base = p * hw, mb = (p / c) * hw;
             int i = 0;
             for (int bound = SPECIES.loopBound(hw); i < bound; i += VL) {
@@ -120,7 +120,7 @@ final class PanamaKernels extends ScalarKernels {
             for (; i < hw; i++) {
                 out[base + i] = in[base + i] * m[mb + i];
             }
-        }
+        });
         return Tensor.of(out, x.shape());
     }
 }

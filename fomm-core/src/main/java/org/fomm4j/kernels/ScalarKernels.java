@@ -4,8 +4,9 @@ import org.fomm4j.tensor.Tensor;
 
 /**
  * The plain reference implementation of {@link Kernels}: straightforward loops, no SIMD, obviously
- * equal to the PyTorch definitions. Convolution is parallel over output channels so that the scalar
- * path stays usable on real models; everything else is single-threaded.
+ * equal to the PyTorch definitions. Work is split over output channels, planes or rows on the shared
+ * pool (each output element is computed exactly as in a sequential loop), so the reference stays usable
+ * on real models.
  */
 public class ScalarKernels implements Kernels {
 
@@ -179,7 +180,7 @@ public class ScalarKernels implements Kernels {
         int oh = (h + 2 * pad - kernel) / stride + 1, ow = (w + 2 * pad - kernel) / stride + 1;
         float[] in = x.toHeap().data();
         float[] out = new float[n * c * oh * ow];
-        for (int p = 0; p < n * c; p++) {
+        Parallel.forEach(n * c, p -> {
             for (int oy = 0; oy < oh; oy++) {
                 for (int ox = 0; ox < ow; ox++) {
                     float m = Float.NEGATIVE_INFINITY;
@@ -198,7 +199,7 @@ public class ScalarKernels implements Kernels {
                     out[(p * oh + oy) * ow + ox] = m;
                 }
             }
-        }
+        });
         return Tensor.of(out, n, c, oh, ow);
     }
 
@@ -237,14 +238,14 @@ public class ScalarKernels implements Kernels {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2;
         float[] in = x.toHeap().data();
         float[] out = new float[n * c * oh * ow];
-        for (int p = 0; p < n * c; p++) {
+        Parallel.forEach(n * c, p -> {
             for (int y = 0; y < oh; y++) {
                 for (int xx = 0; xx < ow; xx++) {
                     int i = p * h * w + 2 * y * w + 2 * xx;
                     out[(p * oh + y) * ow + xx] = (in[i] + in[i + 1] + in[i + w] + in[i + w + 1]) / 4f;
                 }
             }
-        }
+        });
         return Tensor.of(out, n, c, oh, ow);
     }
 
@@ -254,13 +255,14 @@ public class ScalarKernels implements Kernels {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = 2 * h, ow = 2 * w;
         float[] in = x.toHeap().data();
         float[] out = new float[n * c * oh * ow];
-        for (int p = 0; p < n * c; p++) {
+        Parallel.forEach(n * c, p -> {
             for (int y = 0; y < oh; y++) {
+                int src = (p * h + y / 2) * w, dst = (p * oh + y) * ow;
                 for (int xx = 0; xx < ow; xx++) {
-                    out[(p * oh + y) * ow + xx] = in[(p * h + y / 2) * w + xx / 2];
+                    out[dst + xx] = in[src + xx / 2];
                 }
             }
-        }
+        });
         return Tensor.of(out, n, c, oh, ow);
     }
 
@@ -287,24 +289,31 @@ public class ScalarKernels implements Kernels {
         float[] in = x.toHeap().data();
         float[] out = new float[n * c * outH * outW];
         float sh = resizeScale(h, outH, alignCorners), sw = resizeScale(w, outW, alignCorners);
-        for (int oy = 0; oy < outH; oy++) {
-            float fy = sourceIndex(sh, oy, alignCorners);
-            int y0 = (int) fy;
-            int y1 = y0 < h - 1 ? y0 + 1 : y0;
-            float ly1 = fy - y0, ly0 = 1f - ly1;
-            for (int ox = 0; ox < outW; ox++) {
-                float fx = sourceIndex(sw, ox, alignCorners);
-                int x0 = (int) fx;
-                int x1 = x0 < w - 1 ? x0 + 1 : x0;
-                float lx1 = fx - x0, lx0 = 1f - lx1;
-                for (int p = 0; p < n * c; p++) {
-                    int b = p * h * w;
+        int[] x0s = new int[outW], x1s = new int[outW];
+        float[] lx0s = new float[outW], lx1s = new float[outW];
+        for (int ox = 0; ox < outW; ox++) {
+            float fx = sourceIndex(sw, ox, alignCorners);
+            x0s[ox] = (int) fx;
+            x1s[ox] = x0s[ox] < w - 1 ? x0s[ox] + 1 : x0s[ox];
+            lx1s[ox] = fx - x0s[ox];
+            lx0s[ox] = 1f - lx1s[ox];
+        }
+        Parallel.forEach(n * c, p -> {
+            int b = p * h * w;
+            for (int oy = 0; oy < outH; oy++) {
+                float fy = sourceIndex(sh, oy, alignCorners);
+                int y0 = (int) fy;
+                int y1 = y0 < h - 1 ? y0 + 1 : y0;
+                float ly1 = fy - y0, ly0 = 1f - ly1;
+                for (int ox = 0; ox < outW; ox++) {
+                    int x0 = x0s[ox], x1 = x1s[ox];
+                    float lx0 = lx0s[ox], lx1 = lx1s[ox];
                     out[(p * outH + oy) * outW + ox] =
                             ly0 * (lx0 * in[b + y0 * w + x0] + lx1 * in[b + y0 * w + x1])
                                     + ly1 * (lx0 * in[b + y1 * w + x0] + lx1 * in[b + y1 * w + x1]);
                 }
             }
-        }
+        });
         return Tensor.of(out, n, c, outH, outW);
     }
 
@@ -325,8 +334,9 @@ public class ScalarKernels implements Kernels {
         }
         float[] in = input.toHeap().data(), g = grid.toHeap().data();
         float[] out = new float[n * c * oh * ow];
-        for (int b = 0; b < n; b++) {
-            for (int p = 0; p < oh * ow; p++) {
+        Parallel.forEach(n * oh, task -> {
+            int b = task / oh, row = task % oh;
+            for (int p = row * ow; p < (row + 1) * ow; p++) {
                 float ix = unnormalize(g[(b * oh * ow + p) * 2], w, alignCorners);
                 float iy = unnormalize(g[(b * oh * ow + p) * 2 + 1], h, alignCorners);
                 int x0 = (int) Math.floor(ix), y0 = (int) Math.floor(iy);
@@ -343,7 +353,7 @@ public class ScalarKernels implements Kernels {
                     out[(b * c + ch) * oh * ow + p] = vnw * nw + vne * ne + vsw * sw + vse * se;
                 }
             }
-        }
+        });
         return Tensor.of(out, n, c, oh, ow);
     }
 
