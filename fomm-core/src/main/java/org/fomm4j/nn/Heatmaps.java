@@ -30,4 +30,26 @@ public final class Heatmaps {
         }
         return out;
     }
+
+    /**
+     * Remembers the heatmaps of the last keypoint tensor it was given (by identity): an animator
+     * passes the same source keypoints every frame, so their Gaussians are computed once per source.
+     * Safe to share between threads (one immutable entry, replaced atomically).
+     */
+    public static final class SourceCache {
+        private record Entry(Tensor kp, int h, int w, float[] maps) {
+        }
+
+        private volatile Entry last;
+
+        public float[] gaussians(Tensor kp, int h, int w, float variance) {
+            Entry e = last;
+            if (e != null && e.kp == kp && e.h == h && e.w == w) {
+                return e.maps;
+            }
+            float[] maps = Heatmaps.gaussians(kp, h, w, variance);
+            last = new Entry(kp, h, w, maps);
+            return maps;
+        }
+    }
 }

@@ -49,6 +49,8 @@ public final class DenseMotionNetwork {
     private final int numKp;
     private final int numChannels;
     private final float kpVariance;
+    /** The source keypoints are the same every frame: their Gaussians are computed once. */
+    private final Heatmaps.SourceCache sourceHeatmaps = new Heatmaps.SourceCache();
 
     public DenseMotionNetwork(Kernels k, WeightReader r, FommConfig c) {
         this.k = k;
@@ -92,7 +94,7 @@ public final class DenseMotionNetwork {
         float[] def = deformed.data();
 
         float[] gd = Heatmaps.gaussians(kpDriving.value(), h, w, kpVariance);
-        float[] gs = Heatmaps.gaussians(kpSource.value(), h, w, kpVariance);
+        float[] gs = sourceHeatmaps.gaussians(kpSource.value(), h, w, kpVariance);
         float[] input = new float[n * m * (c + 1) * hw];
         for (int b = 0; b < n; b++) {
             for (int r = 0; r < m; r++) {

@@ -51,6 +51,8 @@ public final class TpsmmDenseMotionNetwork {
     private final int upNums;
     private final boolean multiMask;
     private final float kpVariance;
+    /** The source keypoints are the same every frame: their Gaussians are computed once. */
+    private final Heatmaps.SourceCache sourceHeatmaps = new Heatmaps.SourceCache();
 
     public TpsmmDenseMotionNetwork(Kernels k, WeightReader r, TpsmmConfig c) {
         this.k = k;
@@ -133,7 +135,7 @@ public final class TpsmmDenseMotionNetwork {
         Tensor deformed = Warps.sampleEach(k, source, transformations, true);
 
         // Input: [zero, gaussian differences] then the deformed sources, region-major.
-        float[] gd = Heatmaps.gaussians(kpDriving, h, w, kpVariance), gs = Heatmaps.gaussians(kpSource, h, w, kpVariance);
+        float[] gd = Heatmaps.gaussians(kpDriving, h, w, kpVariance), gs = sourceHeatmaps.gaussians(kpSource, h, w, kpVariance);
         int inC = points + 1 + m * c;
         float[] input = new float[n * inC * hw];
         float[] def = deformed.data();
