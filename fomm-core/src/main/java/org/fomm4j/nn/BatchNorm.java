@@ -17,14 +17,27 @@ public final class BatchNorm {
     private BatchNorm() {
     }
 
-    /** Reads {@code weight, bias, running_mean, running_var} (and ignores {@code num_batches_tracked}). */
-    public static Affine read(WeightReader r, int channels) {
-        float[] gamma = r.take("weight", channels);
-        float[] beta = r.take("bias", channels);
-        float[] mean = r.take("running_mean", channels);
-        float[] var = r.take("running_var", channels);
+    /** The tensors of a {@code BatchNorm2d}/{@code BatchNorm1d}: {@code weight, bias, running_mean, running_var}. */
+    public record Stats(float[] gamma, float[] beta, float[] mean, float[] var) {
+    }
+
+    /** Reads {@code weight, bias, running_mean, running_var} (and accepts {@code num_batches_tracked}). */
+    public static Stats readStats(WeightReader r, int channels) {
+        Stats s = new Stats(r.take("weight", channels), r.take("bias", channels), r.take("running_mean", channels),
+                r.take("running_var", channels));
         r.ignore("num_batches_tracked");
-        return affine(gamma, beta, mean, var);
+        return s;
+    }
+
+    /** Reads a BatchNorm as a per-channel affine (for one that cannot be folded). */
+    public static Affine read(WeightReader r, int channels) {
+        Stats s = readStats(r, channels);
+        return affine(s.gamma(), s.beta(), s.mean(), s.var());
+    }
+
+    /** {@link #fold(float[], float[], float[], float[], float[], float[])} with read statistics. */
+    public static float[] fold(float[] weight, float[] bias, Stats s) {
+        return fold(weight, bias, s.gamma(), s.beta(), s.mean(), s.var());
     }
 
     public static Affine affine(float[] gamma, float[] beta, float[] mean, float[] var) {

@@ -43,15 +43,17 @@ public final class Layers {
 
     /** {@code conv} followed by {@code norm} (a {@code BatchNorm2d}, eval mode), folded into one convolution. */
     public static Conv2d convBn(Kernels k, WeightReader conv, WeightReader norm, ConvSpec spec) {
+        return convBn(k, conv, norm, spec, true);
+    }
+
+    /**
+     * As {@link #convBn(Kernels, WeightReader, WeightReader, ConvSpec)}; with {@code hasBias=false} the
+     * convolution has only a {@code weight} (torchvision's ResNet), and the bias comes from the fold.
+     */
+    public static Conv2d convBn(Kernels k, WeightReader conv, WeightReader norm, ConvSpec spec, boolean hasBias) {
         int o = spec.outChannels();
         float[] w = conv.take("weight", o, spec.inChannels() / spec.groups(), spec.kernelH(), spec.kernelW());
-        float[] b = conv.take("bias", o);
-        float[] gamma = norm.take("weight", o);
-        float[] beta = norm.take("bias", o);
-        float[] mean = norm.take("running_mean", o);
-        float[] var = norm.take("running_var", o);
-        norm.ignore("num_batches_tracked");
-        float[] folded = BatchNorm.fold(w, b, gamma, beta, mean, var);
-        return k.conv2d(spec, w, folded);
+        float[] b = hasBias ? conv.take("bias", o) : null;
+        return k.conv2d(spec, w, BatchNorm.fold(w, b, BatchNorm.readStats(norm, o)));
     }
 }

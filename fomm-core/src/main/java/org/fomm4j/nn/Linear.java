@@ -29,12 +29,7 @@ public final class Linear {
     public static Linear readWithBatchNormRelu(WeightReader linear, WeightReader norm, int in, int out) {
         float[] w = linear.take("weight", out, in);
         float[] b = linear.take("bias", out);
-        float[] gamma = norm.take("weight", out);
-        float[] beta = norm.take("bias", out);
-        float[] mean = norm.take("running_mean", out);
-        float[] var = norm.take("running_var", out);
-        norm.ignore("num_batches_tracked");
-        float[] folded = BatchNorm.fold(w, b, gamma, beta, mean, var);
+        float[] folded = BatchNorm.fold(w, b, BatchNorm.readStats(norm, out));
         return new Linear(in, out, w, folded, true);
     }
 

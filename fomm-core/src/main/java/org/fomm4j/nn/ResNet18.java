@@ -47,13 +47,8 @@ public final class ResNet18 {
     }
 
     /** A bias-free conv ({@code weight} only) with its BatchNorm folded in. */
-    static Conv2d foldedNoBias(Kernels k, WeightReader conv, WeightReader norm, ConvSpec spec) {
-        int o = spec.outChannels();
-        float[] w = conv.take("weight", o, spec.inChannels() / spec.groups(), spec.kernelH(), spec.kernelW());
-        float[] b = BatchNorm.fold(w, null, norm.take("weight", o), norm.take("bias", o), norm.take("running_mean", o),
-                norm.take("running_var", o));
-        norm.ignore("num_batches_tracked");
-        return k.conv2d(spec, w, b);
+    private static Conv2d foldedNoBias(Kernels k, WeightReader conv, WeightReader norm, ConvSpec spec) {
+        return Layers.convBn(k, conv, norm, spec, false);
     }
 
     public float[] forward(Tensor x) {
