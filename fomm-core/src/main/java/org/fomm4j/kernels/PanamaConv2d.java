@@ -1,9 +1,6 @@
 package org.fomm4j.kernels;
 
-import static org.fomm4j.kernels.PanamaKernels.SPECIES;
-import static org.fomm4j.kernels.PanamaKernels.VL;
 
-import jdk.incubator.vector.FloatVector;
 import org.fomm4j.tensor.Tensor;
 
 /**
@@ -18,14 +15,13 @@ import org.fomm4j.tensor.Tensor;
  * <p>Strided convolutions index outputs densely and gather each panel row with the stride (a scalar
  * gather, amortized over all output channel blocks).
  *
- * <p>Micro-kernel: {@value #MR} output channels times 2 vectors, 8 accumulators. Measured on AVX2
- * (16 registers): 12 accumulators spill in C2 and run at under half the speed, 8 run at the FMA
- * peak. Weights are packed once here as {@code [coBlock][ci * taps + tap][MR]}; channels missing in
+ * <p>Micro-kernel: {@link MicroKernel}'s register tile ({@code MR} output channels times {@code NR}
+ * pixels, sized to the register file of the vector width). Weights are packed once here as {@code [coBlock][ci * taps + tap][MR]}; channels missing in
  * the last block are zero weights whose results are never stored.
  */
 final class PanamaConv2d implements Conv2d {
-    static final int MR = 4;
-    static final int NR = 2 * VL;
+    static final int MR = MicroKernel.MR;
+    static final int NR = MicroKernel.NR;
     /** Micro-tiles packed together, so each weight block read from cache serves this many tiles. */
     private static final int PT = 4;
     /** Depth (input channels x taps) per panel slice; measured best of 128..2304 on the vox-256 layers. */
@@ -119,7 +115,7 @@ final class PanamaConv2d implements Conv2d {
                 if (direct) {
                     for (int cb = cb0; cb < cb1; cb++) {
                         for (int t = t0; t < t1; t++) {
-                            direct(packed, cb * depth * MR, padded, t * NR, cin, chStride, tapOff,
+                            MicroKernel.direct(packed, cb * depth * MR, padded, t * NR, cin, chStride, tapOff,
                                     cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc);
                         }
                     }
@@ -132,7 +128,7 @@ final class PanamaConv2d implements Conv2d {
                         }
                         for (int cb = cb0; cb < cb1; cb++) {
                             for (int t = t0; t < t1; t++) {
-                                kernel(packed, (cb * depth + k0) * MR, panel, (t - t0) * KC * NR, kc,
+                                MicroKernel.gemm(packed, (cb * depth + k0) * MR, panel, (t - t0) * KC * NR, NR, kc,
                                         cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, k0 == 0);
                             }
                         }
@@ -189,84 +185,5 @@ final class PanamaConv2d implements Conv2d {
                 }
             }
         }
-    }
-
-    /** {@code c[MR][NR] (+)= sum_k w[k][MR] (x) panel[k][NR]}; rows of {@code c} are {@code ldc} apart. */
-    private static void kernel(float[] wt, int wi, float[] panel, int pi, int depth, float[] c, int ci, int ldc,
-                               boolean first) {
-        FloatVector a00, a01, a10, a11, a20, a21, a30, a31;
-        if (first) {
-            a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = FloatVector.zero(SPECIES);
-        } else {
-            a00 = FloatVector.fromArray(SPECIES, c, ci);
-            a01 = FloatVector.fromArray(SPECIES, c, ci + VL);
-            a10 = FloatVector.fromArray(SPECIES, c, ci + ldc);
-            a11 = FloatVector.fromArray(SPECIES, c, ci + ldc + VL);
-            a20 = FloatVector.fromArray(SPECIES, c, ci + 2 * ldc);
-            a21 = FloatVector.fromArray(SPECIES, c, ci + 2 * ldc + VL);
-            a30 = FloatVector.fromArray(SPECIES, c, ci + 3 * ldc);
-            a31 = FloatVector.fromArray(SPECIES, c, ci + 3 * ldc + VL);
-        }
-        for (int k = 0; k < depth; k++) {
-            int o = pi + k * NR, wk = wi + k * MR;
-            FloatVector x0 = FloatVector.fromArray(SPECIES, panel, o);
-            FloatVector x1 = FloatVector.fromArray(SPECIES, panel, o + VL);
-            FloatVector w = FloatVector.broadcast(SPECIES, wt[wk]);
-            a00 = x0.fma(w, a00);
-            a01 = x1.fma(w, a01);
-            w = FloatVector.broadcast(SPECIES, wt[wk + 1]);
-            a10 = x0.fma(w, a10);
-            a11 = x1.fma(w, a11);
-            w = FloatVector.broadcast(SPECIES, wt[wk + 2]);
-            a20 = x0.fma(w, a20);
-            a21 = x1.fma(w, a21);
-            w = FloatVector.broadcast(SPECIES, wt[wk + 3]);
-            a30 = x0.fma(w, a30);
-            a31 = x1.fma(w, a31);
-        }
-        a00.intoArray(c, ci);
-        a01.intoArray(c, ci + VL);
-        a10.intoArray(c, ci + ldc);
-        a11.intoArray(c, ci + ldc + VL);
-        a20.intoArray(c, ci + 2 * ldc);
-        a21.intoArray(c, ci + 2 * ldc + VL);
-        a30.intoArray(c, ci + 3 * ldc);
-        a31.intoArray(c, ci + 3 * ldc + VL);
-    }
-
-    /** As {@link #kernel} but reading the padded input in place through the tap offsets (no panel). */
-    private static void direct(float[] wt, int wi, float[] in, int q, int cin, int chStride, int[] tapOff,
-                               float[] c, int ci, int ldc) {
-        FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00;
-        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-        int taps = tapOff.length;
-        for (int ch = 0; ch < cin; ch++) {
-            int base = ch * chStride + q;
-            for (int t = 0; t < taps; t++, wi += MR) {
-                int o = base + tapOff[t];
-                FloatVector x0 = FloatVector.fromArray(SPECIES, in, o);
-                FloatVector x1 = FloatVector.fromArray(SPECIES, in, o + VL);
-                FloatVector w = FloatVector.broadcast(SPECIES, wt[wi]);
-                a00 = x0.fma(w, a00);
-                a01 = x1.fma(w, a01);
-                w = FloatVector.broadcast(SPECIES, wt[wi + 1]);
-                a10 = x0.fma(w, a10);
-                a11 = x1.fma(w, a11);
-                w = FloatVector.broadcast(SPECIES, wt[wi + 2]);
-                a20 = x0.fma(w, a20);
-                a21 = x1.fma(w, a21);
-                w = FloatVector.broadcast(SPECIES, wt[wi + 3]);
-                a30 = x0.fma(w, a30);
-                a31 = x1.fma(w, a31);
-            }
-        }
-        a00.intoArray(c, ci);
-        a01.intoArray(c, ci + VL);
-        a10.intoArray(c, ci + ldc);
-        a11.intoArray(c, ci + ldc + VL);
-        a20.intoArray(c, ci + 2 * ldc);
-        a21.intoArray(c, ci + 2 * ldc + VL);
-        a30.intoArray(c, ci + 3 * ldc);
-        a31.intoArray(c, ci + 3 * ldc + VL);
     }
 }

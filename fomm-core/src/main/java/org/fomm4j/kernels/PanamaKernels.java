@@ -42,6 +42,9 @@ final class PanamaKernels extends ScalarKernels {
             // Grouped convolutions do not occur in the models (the anti-aliasing blur has its own code).
             return super.conv2d(spec, weight, bias);
         }
+        if (spec.kernelH() == 3 && spec.kernelW() == 3 && spec.stride() == 1) {
+            return new Conv3x3(spec, weight, bias);
+        }
         return new PanamaConv2d(spec, weight, bias);
     }
 
