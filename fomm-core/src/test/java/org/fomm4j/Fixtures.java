@@ -83,6 +83,10 @@ public final class Fixtures {
         }
         final int idx = at;
         final double m = maxAbs;
+        if (Boolean.getBoolean("fomm4j.parity.report")) {
+            // -Dfomm4j.parity.report=true: the measured maxima, for the README's numerics.
+            System.out.printf("parity %s: max abs diff %.3g (atol %.1g)%n", what, maxAbs, atol);
+        }
         assertTrue(worst <= 0, () -> what + ": element " + idx + " is " + actual.get(idx) + ", expected " + expected.get(idx)
                 + " (max abs diff " + m + ", atol " + atol + ", rtol " + rtol + ")");
     }

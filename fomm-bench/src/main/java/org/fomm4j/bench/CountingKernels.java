@@ -13,7 +13,21 @@ final class CountingKernels implements Kernels {
     final LongAdder convFlops = new LongAdder();
     /** Per layer shape: nanoseconds and FLOPs, when {@code profile} is on. */
     final java.util.Map<String, long[]> layers = new java.util.concurrent.ConcurrentSkipListMap<>();
+    /** Per network (the innermost {@code org.fomm4j.networks} class that built the layer): nanoseconds and FLOPs. */
+    final java.util.Map<String, long[]> networks = new java.util.concurrent.ConcurrentSkipListMap<>();
     volatile boolean profile;
+    /** Per layer shape key: the spec and input height and width, for timing the algorithms one by one. */
+    final java.util.Map<String, Object[]> shapes = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+    /** The network class constructing the convolution: looked up once per layer, when it is built. */
+    private static String network() {
+        return StackWalker.getInstance().walk(frames -> frames
+                .map(StackWalker.StackFrame::getClassName)
+                .filter(c -> c.startsWith("org.fomm4j.networks.") && !c.endsWith("Model"))
+                .findFirst()
+                .map(c -> c.substring(c.lastIndexOf('.') + 1))
+                .orElse("other"));
+    }
 
     CountingKernels(Kernels k) {
         this.k = k;
@@ -27,6 +41,7 @@ final class CountingKernels implements Kernels {
     @Override
     public Conv2d conv2d(ConvSpec spec, float[] weight, float[] bias) {
         Conv2d c = k.conv2d(spec, weight, bias);
+        String net = network();
         return new Conv2d() {
             @Override
             public ConvSpec spec() {
@@ -45,10 +60,16 @@ final class CountingKernels implements Kernels {
                 long dt = System.nanoTime() - t0;
                 String key = String.format("%4d->%4d k%d %3dx%-3d", spec.inChannels(), spec.outChannels(), spec.kernelH(),
                         input.dim(2), input.dim(3));
+                shapes.putIfAbsent(key, new Object[] {spec, input.dim(2), input.dim(3)});
                 long[] acc = layers.computeIfAbsent(key, x -> new long[2]);
                 synchronized (acc) {
                     acc[0] += dt;
                     acc[1] += f;
+                }
+                long[] nacc = networks.computeIfAbsent(net, x -> new long[2]);
+                synchronized (nacc) {
+                    nacc[0] += dt;
+                    nacc[1] += f;
                 }
                 return out;
             }

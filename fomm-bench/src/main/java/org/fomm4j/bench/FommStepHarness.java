@@ -27,9 +27,14 @@ public final class FommStepHarness {
     public static void main(String[] args) {
         int frames = args.length > 0 ? Integer.parseInt(args[0]) : 7;
         String which = args.length > 1 ? args[1] : "both";
-        peak = FmaPeak.measure(Parallel.threads());
-        System.out.printf("measured FMA peak: %.0f GFLOP/s on %d threads (%s)%n", peak, Parallel.threads(),
-                KernelProvider.get().name());
+        System.out.println(Machine.describe());
+        var widths = FmaPeak.perWidth(Parallel.threads());
+        peak = widths.values().stream().mapToDouble(Double::doubleValue).max().orElse(1);
+        StringBuilder sb = new StringBuilder();
+        widths.forEach((bits, g) -> sb.append(String.format(" %d-bit %.0f", bits, g)));
+        System.out.printf("measured FMA peak (12 chains/thread, %d threads), GFLOP/s:%s; one thread: %.0f%n",
+                Parallel.threads(), sb, FmaPeak.measure(1));
+        System.out.printf("kernels: %s%n", KernelProvider.get().name());
         if (!which.equals("tpsmm")) {
             fomm(frames);
         }
@@ -54,7 +59,7 @@ public final class FommStepHarness {
     }
 
     private static void report(String name, CountingKernels k, long sourceFlops, long stepFlops, int frames, Runnable step) {
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 3; i++) {
             step.run();
         }
         double[] t = new double[frames];
@@ -71,20 +76,36 @@ public final class FommStepHarness {
         System.out.printf("achieved: %.1f GFLOP/s, %.0f%% of the measured FMA peak%n", stepFlops / median / 1e9,
                 100 * stepFlops / median / 1e9 / peak);
         System.out.printf("peak RSS so far: %s%n", peakRss());
+        System.out.printf("fomm4j %s step s %.3f (min %.3f max %.3f, %d reps, %d threads)%n", name.toLowerCase(), median,
+                t[0], t[frames - 1], frames, Parallel.threads());
         if (Boolean.getBoolean("fomm4j.profile")) {
             k.layers.clear();
+            k.networks.clear();
             k.profile = true;
             long t0 = System.nanoTime();
             step.run();
             double total = (System.nanoTime() - t0) / 1e9;
             k.profile = false;
             double convs = 0;
+            System.out.println("  per convolution shape (GFLOP/s counts the direct convolution's multiply-adds,"
+                    + " so Winograd layers can exceed the peak):");
             for (var e : k.layers.entrySet()) {
                 convs += e.getValue()[0] / 1e9;
-                System.out.printf("  conv %s %8.1f ms %6.1f GFLOP/s%n", e.getKey(), e.getValue()[0] / 1e6,
-                        e.getValue()[1] / (double) e.getValue()[0]);
+                double g = e.getValue()[1] / (double) e.getValue()[0];
+                System.out.printf("  conv %s %8.1f ms %6.1f GFLOP/s %4.0f%% of peak%n", e.getKey(), e.getValue()[0] / 1e6,
+                        g, 100 * g / peak);
             }
-            System.out.printf("  profiled step %.3f s, of which convolutions %.3f s%n", total, convs);
+            System.out.println("  per network (convolutions only):");
+            for (var e : k.networks.entrySet()) {
+                double g = e.getValue()[1] / (double) e.getValue()[0];
+                System.out.printf("  %-26s %8.1f ms %6.1f GFLOP %6.1f GFLOP/s %4.0f%% of peak%n", e.getKey(),
+                        e.getValue()[0] / 1e6, e.getValue()[1] / 1e9, g, 100 * g / peak);
+            }
+            System.out.printf("  profiled step %.3f s, of which convolutions %.3f s (%.0f%%)%n", total, convs,
+                    100 * convs / total);
+            if (Boolean.getBoolean("fomm4j.shapes")) {
+                ConvShapes.compare(k.shapes, peak);
+            }
         }
     }
 

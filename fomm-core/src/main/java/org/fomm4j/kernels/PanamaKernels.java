@@ -5,10 +5,12 @@ import jdk.incubator.vector.VectorSpecies;
 import org.fomm4j.tensor.Tensor;
 
 /**
- * {@link Kernels} on the JDK Vector API. Overrides the kernels that carry the work (convolution and
- * the element-wise passes over feature maps); index-heavy ones (grid_sample, resizing) stay the
- * scalar reference's. Loaded only through {@link KernelProvider}, so that a JVM without
- * {@code jdk.incubator.vector} never touches this class.
+ * {@link Kernels} on the JDK Vector API: convolution ({@link AdaptiveConv2d}: Winograd, pixel- or
+ * channel-vectorized GEMM per layer shape), the element-wise passes, and the per-pixel kernels of
+ * {@link PanamaMaps} (instance norm, sigmoid, upsampling, both softmaxes, motion mixing, Taylor motions,
+ * and on x86 {@code grid_sample} and bilinear resizing, which gather). Pooling stays the scalar
+ * reference's (parallel; a few milliseconds per step). Loaded only through {@link KernelProvider}, so
+ * that a JVM without {@code jdk.incubator.vector} never touches this class.
  *
  * <p>The vector width is fixed per JVM by {@code -Dfomm4j.vector.bits=128|256|512} (default: the
  * platform's preferred width), so tests can cover every width on one machine.
@@ -42,10 +44,7 @@ final class PanamaKernels extends ScalarKernels {
             // Grouped convolutions do not occur in the models (the anti-aliasing blur has its own code).
             return super.conv2d(spec, weight, bias);
         }
-        if (spec.kernelH() == 3 && spec.kernelW() == 3 && spec.stride() == 1) {
-            return new Conv3x3(spec, weight, bias);
-        }
-        return new PanamaConv2d(spec, weight, bias);
+        return new AdaptiveConv2d(spec, weight, bias);
     }
 
     @Override
@@ -125,5 +124,52 @@ final class PanamaKernels extends ScalarKernels {
             }
         });
         return Tensor.of(out, x.shape());
+    }
+
+    @Override
+    public Tensor sigmoid(Tensor x) {
+        return PanamaMaps.sigmoid(x);
+    }
+
+    @Override
+    public Tensor instanceNorm(Tensor x, float[] gamma, float[] beta, boolean relu) {
+        return PanamaMaps.instanceNorm(x, gamma, beta, relu);
+    }
+
+    @Override
+    public Tensor upsampleNearest2x(Tensor x) {
+        return PanamaMaps.upsampleNearest2x(x);
+    }
+
+    @Override
+    public Tensor softmaxSpatial(Tensor x, float temperature) {
+        return PanamaMaps.softmaxSpatial(x, temperature);
+    }
+
+    @Override
+    public Tensor softmaxChannels(Tensor x) {
+        return PanamaMaps.softmaxChannels(x);
+    }
+
+    @Override
+    public Tensor mixMotions(Tensor masks, Tensor motions) {
+        return PanamaMaps.mixMotions(masks, motions);
+    }
+
+    @Override
+    public Tensor taylorMotions(Tensor kpDriving, Tensor kpSource, Tensor affine, int height, int width) {
+        return PanamaMaps.taylorMotions(kpDriving, kpSource, affine, height, width);
+    }
+
+    @Override
+    public Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners) {
+        return PanamaMaps.GATHER ? PanamaMaps.gridSample(input, grid, alignCorners)
+                : super.gridSample(input, grid, alignCorners);
+    }
+
+    @Override
+    public Tensor resizeBilinear(Tensor x, int outH, int outW, boolean alignCorners) {
+        return PanamaMaps.GATHER ? PanamaMaps.resizeBilinear(x, outH, outW, alignCorners)
+                : super.resizeBilinear(x, outH, outW, alignCorners);
     }
 }

@@ -17,12 +17,16 @@ import org.fomm4j.tensor.Tensor;
  * length or of the micro-kernel's tile block, channel counts that leave the last output-channel block
  * partial, batches, every activation, padding 0..2. Runs at 128, 256 and 512 bits (surefire).
  *
- * <p>Tolerance: the transforms scale values by up to 8 (A) and 5 (B), so float32 Winograd loses
- * about 3-5x more than a direct sum; measured worst error here is below {@code 3e-7 * cin * 9}
- * (inputs and weights in [-1, 1]); asserted at {@code 1.5e-6 * cin * 9 + 1e-6}.
+ * <p>Tolerance: the transforms scale values by up to 8 (A) and 5 (B), so float32 Winograd F(4x4, 3x3)
+ * loses far more than a direct sum. Measured against the scalar reference (40 random layers per
+ * {@code cin}, inputs and weights in [-1, 1], 3x3, 7 output channels): worst error 1.3e-5 at cin 1,
+ * 5.4e-5 at 16, 2.9e-4 at 64, 1.1e-3 at 256, i.e. at most {@code 1.5e-6 * 9 cin}; the direct GEMM's
+ * worst is 7e-7 to 2.7e-5 on the same layers (18-42x less). Asserted at {@code 2.5e-6 * 9 cin + 2e-5}.
  */
-class WinogradProperties {
+class ConvolutionAlgorithmProperties {
+    // Also the channel-vectorized convolution and the adaptive choice among the algorithms.
     static final Kernels SCALAR = KernelProvider.scalar();
+    static final double WINOGRAD_TOL_PER_TERM = 2.5e-6;
 
     @Property(tries = 120)
     void winogradMatchesScalarConvolution(@ForAll @IntRange(min = 1, max = 2) int n,
@@ -41,7 +45,7 @@ class WinogradProperties {
         Tensor x = random(r, n, cin, h, w);
         Tensor expected = SCALAR.conv2d(spec, wt, bias).apply(x, activation);
         Tensor actual = new WinogradConv2d(spec, wt, bias).apply(x, activation);
-        KernelEquivalenceProperties.assertClose(expected, actual, 1.5e-6 * cin * 9 + 1e-6);
+        KernelEquivalenceProperties.assertClose(expected, actual, WINOGRAD_TOL_PER_TERM * cin * 9 + 2e-5);
     }
 
     @Property(tries = 6)
@@ -59,23 +63,46 @@ class WinogradProperties {
         for (int i = 0; i < expected.size(); i++) {
             worst = Math.max(worst, Math.abs(expected.get(i) - actual.get(i)));
         }
-        double tol = 1.5e-6 * cin * 9;
+        double tol = WINOGRAD_TOL_PER_TERM * cin * 9 + 2e-5;
         double w = worst;
         assertTrue(worst <= tol, () -> "max error " + w + " > " + tol);
     }
 
+    @Property(tries = 60)
+    void channelVectorConvolutionMatchesScalar(@ForAll @IntRange(min = 1, max = 2) int n,
+                                               @ForAll @IntRange(min = 1, max = 37) int cin,
+                                               @ForAll @IntRange(min = 1, max = 150) int cout,
+                                               @ForAll @IntRange(min = 1, max = 7) int kernel,
+                                               @ForAll @IntRange(min = 1, max = 3) int stride,
+                                               @ForAll @IntRange(min = 0, max = 3) int pad,
+                                               @ForAll @IntRange(min = 1, max = 19) int h,
+                                               @ForAll @IntRange(min = 1, max = 23) int w,
+                                               @ForAll Activation activation,
+                                               @ForAll long seed) {
+        // Output channels past a vector block, pixels past a pixel block, strides, padding wider than
+        // the kernel's reach, depths past one weight slice (cin * taps > 256).
+        Assume.that(h + 2 * pad >= kernel && w + 2 * pad >= kernel);
+        Random r = new Random(seed);
+        ConvSpec spec = new ConvSpec(cin, cout, kernel, kernel, stride, pad, pad, 1);
+        float[] wt = randomArray(r, spec.weightCount());
+        float[] bias = randomArray(r, cout);
+        Tensor x = random(r, n, cin, h, w);
+        KernelEquivalenceProperties.assertClose(SCALAR.conv2d(spec, wt, bias).apply(x, activation),
+                new ChannelVectorConv2d(spec, wt, bias).apply(x, activation), 2e-6 * cin * kernel * kernel + 1e-6);
+    }
+
     @Property(tries = 30)
     void dispatchedThreeByThreeMatchesScalar(@ForAll @IntRange(min = 1, max = 33) int cin,
-                                             @ForAll @IntRange(min = 1, max = 20) int cout,
+                                             @ForAll @IntRange(min = 1, max = 70) int cout,
                                              @ForAll @IntRange(min = 3, max = 40) int size,
                                              @ForAll long seed) {
-        // Whatever path Conv3x3 picks for the shape (Winograd or GEMM), the result is the convolution.
+        // Whatever path AdaptiveConv2d picks for the shape (Winograd or GEMM), the result is the convolution.
         Random r = new Random(seed);
         ConvSpec spec = ConvSpec.of(cin, cout, 3, 1);
         float[] wt = randomArray(r, spec.weightCount());
         float[] bias = randomArray(r, cout);
         Tensor x = random(r, 1, cin, size, size);
         KernelEquivalenceProperties.assertClose(SCALAR.conv2d(spec, wt, bias).apply(x, Activation.NONE),
-                new Conv3x3(spec, wt, bias).apply(x, Activation.NONE), 1.5e-6 * cin * 9 + 1e-6);
+                new AdaptiveConv2d(spec, wt, bias).apply(x, Activation.NONE), WINOGRAD_TOL_PER_TERM * cin * 9 + 2e-5);
     }
 }

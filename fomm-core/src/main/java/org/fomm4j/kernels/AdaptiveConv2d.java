@@ -1,0 +1,111 @@
+package org.fomm4j.kernels;
+
+import org.fomm4j.tensor.Tensor;
+
+/**
+ * A single-group convolution that picks its algorithm per input size, the way ncnn and oneDNN pick per
+ * layer shape:
+ * <ul>
+ *   <li>{@link Algorithm#WINOGRAD} ({@link WinogradConv2d}, F(4x4, 3x3)) for 3x3 stride-1 layers with
+ *       enough tiles and channels: 4x fewer multiply-adds;</li>
+ *   <li>{@link Algorithm#CHANNELS} ({@link ChannelVectorConv2d}) for small images, where output channels
+ *       fill the vectors better than pixels;</li>
+ *   <li>{@link Algorithm#PIXELS} ({@link PanamaConv2d}) otherwise.</li>
+ * </ul>
+ * Each is built (weights transformed and packed) on first use, so a layer only ever run at one size
+ * holds one packing. The rule ({@link #choose}) comes from timing all three on every layer shape of the
+ * vox-256 FOMM and TPSMM models ({@code ConvShapeBenchmark} in fomm-bench).
+ *
+ * <p>Overrides, for comparing and for running the parity tests through one path:
+ * {@code -Dfomm4j.winograd=never|always} (always: every 3x3 stride-1 layer) and
+ * {@code -Dfomm4j.conv=pixels|channels} (every layer not taken by Winograd).
+ */
+final class AdaptiveConv2d implements Conv2d {
+    /** The convolution algorithms. */
+    enum Algorithm { WINOGRAD, PIXELS, CHANNELS }
+
+    private static final String WINOGRAD_MODE = System.getProperty("fomm4j.winograd", "auto");
+    private static final String CONV_MODE = System.getProperty("fomm4j.conv", "auto");
+
+    private final ConvSpec spec;
+    private final float[] weight;
+    private final float[] bias;
+    private final Conv2d[] built = new Conv2d[Algorithm.values().length];
+
+    AdaptiveConv2d(ConvSpec spec, float[] weight, float[] bias) {
+        if (spec.groups() != 1) {
+            throw new IllegalArgumentException("adaptive convolution needs one group, got " + spec);
+        }
+        this.spec = spec;
+        this.weight = weight.clone();
+        this.bias = bias == null ? null : bias.clone();
+    }
+
+    /** The algorithm used for this layer at output size {@code oh x ow}. */
+    static Algorithm choose(ConvSpec spec, int oh, int ow) {
+        boolean winogradable = spec.kernelH() == 3 && spec.kernelW() == 3 && spec.stride() == 1;
+        if (winogradable) {
+            switch (WINOGRAD_MODE) {
+                case "always" -> {
+                    return Algorithm.WINOGRAD;
+                }
+                case "never" -> {
+                }
+                default -> {
+                    long tiles = (long) ((oh + 3) / 4) * ((ow + 3) / 4);
+                    // Measured on the vox-256 layers (AVX-512): from 16 tiles (a 16x16 output) Winograd beats
+                    // both GEMMs on every shape, even with 3 input channels; below, the padding of the
+                    // tiles to a block of NR costs more than the 4x fewer multiply-adds save.
+                    if (tiles >= 16 && spec.outChannels() >= 8) {
+                        return Algorithm.WINOGRAD;
+                    }
+                }
+            }
+        }
+        switch (CONV_MODE) {
+            case "pixels" -> {
+                return Algorithm.PIXELS;
+            }
+            case "channels" -> {
+                return Algorithm.CHANNELS;
+            }
+            default -> {
+                // Measured: with at most 16x16 outputs and 32+ output channels, channels in the lanes win
+                // (1.4-4x at 4x4 and 8x8), and so do strided layers with 64+ output channels (their pixel
+                // panels are gathers either way); large images with few output channels (the 7x7 heads)
+                // need pixels.
+                long pixels = (long) oh * ow;
+                boolean channels = pixels <= 256 && spec.outChannels() >= 32
+                        || spec.stride() > 1 && spec.outChannels() >= 64;
+                return channels ? Algorithm.CHANNELS : Algorithm.PIXELS;
+            }
+        }
+    }
+
+    @Override
+    public ConvSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public Tensor apply(Tensor input, Activation activation) {
+        int[] s = ScalarKernels.checkConvInput(spec, input);
+        return get(choose(spec, spec.outH(s[2]), spec.outW(s[3]))).apply(input, activation);
+    }
+
+    /** The implementation of {@code a} for this layer, built on first use. */
+    Conv2d get(Algorithm a) {
+        synchronized (built) {
+            Conv2d c = built[a.ordinal()];
+            if (c == null) {
+                c = switch (a) {
+                    case WINOGRAD -> new WinogradConv2d(spec, weight, bias);
+                    case PIXELS -> new PanamaConv2d(spec, weight, bias);
+                    case CHANNELS -> new ChannelVectorConv2d(spec, weight, bias);
+                };
+                built[a.ordinal()] = c;
+            }
+            return c;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package org.fomm4j.kernels;
+
+import java.util.List;
+
+/**
+ * The Vector API convolution algorithms one by one, for benchmarks that time them per layer shape
+ * (the rule that picks among them is {@code AdaptiveConv2d.choose}).
+ */
+public final class ConvAlgorithms {
+    private ConvAlgorithms() {
+    }
+
+    /** Names accepted by {@link #build}: {@code winograd}, {@code pixels}, {@code channels}. */
+    public static List<String> names() {
+        return List.of("winograd", "pixels", "channels");
+    }
+
+    /** Whether {@code algorithm} can run {@code spec} ({@code winograd}: 3x3, stride 1, one group). */
+    public static boolean supports(String algorithm, ConvSpec spec) {
+        if (spec.groups() != 1) {
+            return false;
+        }
+        return !algorithm.equals("winograd")
+                || spec.kernelH() == 3 && spec.kernelW() == 3 && spec.stride() == 1;
+    }
+
+    /** The algorithm the adaptive convolution picks for {@code spec} at output size {@code oh x ow}. */
+    public static String chosen(ConvSpec spec, int oh, int ow) {
+        return AdaptiveConv2d.choose(spec, oh, ow).name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * Builds one algorithm.
+     *
+     * @throws IllegalArgumentException if the name is unknown or the algorithm cannot run {@code spec}
+     * @throws UnsupportedOperationException if the Vector API is not enabled
+     */
+    public static Conv2d build(String algorithm, ConvSpec spec, float[] weight, float[] bias) {
+        KernelProvider.panama();
+        if (!supports(algorithm, spec)) {
+            throw new IllegalArgumentException(algorithm + " cannot run " + spec);
+        }
+        return switch (algorithm) {
+            case "winograd" -> new WinogradConv2d(spec, weight, bias);
+            case "pixels" -> new PanamaConv2d(spec, weight, bias);
+            case "channels" -> new ChannelVectorConv2d(spec, weight, bias);
+            default -> throw new IllegalArgumentException("unknown convolution algorithm " + algorithm
+                    + " (known: " + names() + ")");
+        };
+    }
+}

@@ -1,0 +1,95 @@
+package org.fomm4j.kernels;
+
+import static org.fomm4j.kernels.KernelEquivalenceProperties.PANAMA;
+import static org.fomm4j.kernels.KernelEquivalenceProperties.SCALAR;
+import static org.fomm4j.kernels.KernelEquivalenceProperties.assertClose;
+import static org.fomm4j.kernels.KernelEquivalenceProperties.random;
+import static org.fomm4j.kernels.KernelEquivalenceProperties.randomArray;
+
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.fomm4j.tensor.Tensor;
+
+/**
+ * The Vector API per-pixel kernels ({@code PanamaMaps}) equal the scalar reference on odd sizes, sizes
+ * below one vector and tails; surefire runs this at 128, 256 and 512 bits. Tolerances: kernels doing the
+ * reference's operations in its order are asserted exact (upsampling, Taylor motions, grid_sample,
+ * bilinear resize); the others differ by the vector exp (within 2 ulp of {@code Math.exp}) or by
+ * summation order (instance norm's statistics, the softmax sums, the fused multiply-adds of the motion
+ * mix), and are asserted within a few float32 ulps of their magnitude.
+ */
+class PerPixelKernelProperties {
+
+    @Property(tries = 60)
+    void normalizationAndActivation(@ForAll @IntRange(min = 1, max = 2) int n,
+                                    @ForAll @IntRange(min = 1, max = 6) int c,
+                                    @ForAll @IntRange(min = 1, max = 70) int h,
+                                    @ForAll @IntRange(min = 1, max = 41) int w,
+                                    @ForAll boolean relu,
+                                    @ForAll long seed) {
+        Random r = new Random(seed);
+        Tensor x = random(r, n, c, h, w);
+        // A non-zero mean, as after a convolution.
+        for (int i = 0; i < x.size(); i++) {
+            x.data()[i] = 3f * x.data()[i] + 1.5f;
+        }
+        float[] gamma = randomArray(r, c), beta = randomArray(r, c);
+        assertClose(SCALAR.instanceNorm(x, gamma, beta, relu), PANAMA.instanceNorm(x, gamma, beta, relu), 1e-5);
+        assertClose(SCALAR.sigmoid(x), PANAMA.sigmoid(x), 3e-7);
+        assertClose(SCALAR.upsampleNearest2x(x), PANAMA.upsampleNearest2x(x), 0);
+    }
+
+    @Property(tries = 60)
+    void softmaxes(@ForAll @IntRange(min = 1, max = 2) int n,
+                   @ForAll @IntRange(min = 1, max = 12) int c,
+                   @ForAll @IntRange(min = 1, max = 61) int h,
+                   @ForAll @IntRange(min = 1, max = 37) int w,
+                   @ForAll long seed) {
+        Random r = new Random(seed);
+        Tensor x = random(r, n, c, h, w);
+        for (int i = 0; i < x.size(); i++) {
+            x.data()[i] *= 8f;
+        }
+        assertClose(SCALAR.softmaxSpatial(x, 0.1f), PANAMA.softmaxSpatial(x, 0.1f), 2e-6);
+        assertClose(SCALAR.softmaxChannels(x), PANAMA.softmaxChannels(x), 1e-6);
+    }
+
+    @Property(tries = 60)
+    void motions(@ForAll @IntRange(min = 1, max = 2) int n,
+                 @ForAll @IntRange(min = 1, max = 11) int k,
+                 @ForAll @IntRange(min = 2, max = 40) int h,
+                 @ForAll @IntRange(min = 2, max = 45) int w,
+                 @ForAll boolean jacobians,
+                 @ForAll long seed) {
+        // At least 2 pixels per axis: the coordinate grid 2i/(n-1) - 1 is undefined for one pixel.
+        Random r = new Random(seed);
+        Tensor kpD = random(r, n, k, 2), kpS = random(r, n, k, 2);
+        Tensor affine = jacobians ? random(r, n, k, 2, 2) : null;
+        Tensor expected = SCALAR.taylorMotions(kpD, kpS, affine, h, w);
+        assertClose(expected, PANAMA.taylorMotions(kpD, kpS, affine, h, w), 0);
+        Tensor masks = SCALAR.softmaxChannels(random(r, n, k + 1, h, w));
+        assertClose(SCALAR.mixMotions(masks, expected), PANAMA.mixMotions(masks, expected), 1e-6);
+    }
+
+    @Property(tries = 60)
+    void sampling(@ForAll @IntRange(min = 1, max = 2) int n,
+                  @ForAll @IntRange(min = 1, max = 5) int c,
+                  @ForAll @IntRange(min = 1, max = 33) int h,
+                  @ForAll @IntRange(min = 1, max = 29) int w,
+                  @ForAll @IntRange(min = 1, max = 47) int oh,
+                  @ForAll @IntRange(min = 1, max = 51) int ow,
+                  @ForAll boolean alignCorners,
+                  @ForAll long seed) {
+        Random r = new Random(seed);
+        Tensor x = random(r, n, c, h, w);
+        // Coordinates past [-1, 1] too: those samples read zeros.
+        Tensor grid = random(r, n, oh, ow, 2);
+        for (int i = 0; i < grid.size(); i++) {
+            grid.data()[i] *= 1.3f;
+        }
+        assertClose(SCALAR.gridSample(x, grid, alignCorners), PANAMA.gridSample(x, grid, alignCorners), 0);
+        assertClose(SCALAR.resizeBilinear(x, oh, ow, alignCorners), PANAMA.resizeBilinear(x, oh, ow, alignCorners), 0);
+    }
+}
