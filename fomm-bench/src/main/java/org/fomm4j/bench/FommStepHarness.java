@@ -63,11 +63,13 @@ public final class FommStepHarness {
             step.run();
         }
         double[] t = new double[frames];
+        long gcCount0 = gcCount(), gcMs0 = gcMillis(), alloc0 = allocatedBytes();
         for (int i = 0; i < frames; i++) {
             long t0 = System.nanoTime();
             step.run();
             t[i] = (System.nanoTime() - t0) / 1e9;
         }
+        long gcs = gcCount() - gcCount0, gcMs = gcMillis() - gcMs0, alloc = allocatedBytes() - alloc0;
         Arrays.sort(t);
         double median = t[frames / 2];
         System.out.printf("%s vox-256, kernels %s, %d threads%n", name, k.name(), Parallel.threads());
@@ -75,7 +77,8 @@ public final class FommStepHarness {
         System.out.printf("seconds per step: median %.3f (min %.3f, max %.3f over %d frames)%n", median, t[0], t[frames - 1], frames);
         System.out.printf("achieved: %.1f GFLOP/s, %.0f%% of the measured FMA peak%n", stepFlops / median / 1e9,
                 100 * stepFlops / median / 1e9 / peak);
-        System.out.printf("peak RSS so far: %s%n", peakRss());
+        System.out.printf("peak RSS so far: %s; during the timed steps: %d GCs (%d ms), %.1f MB allocated per step (all threads)%n",
+                peakRss(), gcs, gcMs, alloc / 1e6 / frames);
         System.out.printf("fomm4j %s step s %.3f (min %.3f max %.3f, %d reps, %d threads)%n", name.toLowerCase(), median,
                 t[0], t[frames - 1], frames, Parallel.threads());
         if (Boolean.getBoolean("fomm4j.profile")) {
@@ -107,6 +110,29 @@ public final class FommStepHarness {
                 ConvShapes.compare(k.shapes, peak);
             }
         }
+    }
+
+    static long gcCount() {
+        return java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionCount).sum();
+    }
+
+    static long gcMillis() {
+        return java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(java.lang.management.GarbageCollectorMXBean::getCollectionTime).sum();
+    }
+
+    /** Bytes allocated so far by all live threads (HotSpot's per-thread counters). */
+    static long allocatedBytes() {
+        if (java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean b) {
+            long[] ids = b.getAllThreadIds();
+            long sum = 0;
+            for (long a : b.getThreadAllocatedBytes(ids)) {
+                sum += Math.max(0, a);
+            }
+            return sum;
+        }
+        return 0;
     }
 
     /** VmHWM of this process (Linux), for the memory report. */

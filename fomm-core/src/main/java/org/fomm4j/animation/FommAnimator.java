@@ -1,5 +1,7 @@
 package org.fomm4j.animation;
 
+import org.fomm4j.tensor.FrameArena;
+import org.fomm4j.networks.fomm.DenseMotionNetwork;
 import org.fomm4j.networks.fomm.FommModel;
 import org.fomm4j.networks.fomm.Keypoints;
 import org.fomm4j.networks.fomm.OcclusionAwareGenerator;
@@ -21,6 +23,8 @@ public final class FommAnimator implements Animator {
     }
 
     private final FommModel model;
+    /** Buffers reused from one frame to the next (no per-frame allocation after the first). */
+    private final FrameArena arena = new FrameArena();
     private final AnimationMode mode;
     private final Keypoints kpSource;
     private OcclusionAwareGenerator.SourceFeatures source;
@@ -81,11 +85,34 @@ public final class FommAnimator implements Animator {
      */
     @Override
     public Tensor animate(Tensor driving) {
-        return animate(driving, false).prediction();
+        try (FrameArena.Frame f = arena.enter()) {
+            return arena.detach(step(driving, false).prediction());
+        }
     }
 
-    /** @param keepDeformed also compute the source warped at full resolution (for inspection) */
+    /**
+     * As {@link #animate(Tensor)}, with the intermediate results.
+     *
+     * @param keepDeformed also compute the source warped at full resolution (for inspection)
+     */
     public Frame animate(Tensor driving, boolean keepDeformed) {
+        try (FrameArena.Frame f = arena.enter()) {
+            Frame fr = step(driving, keepDeformed);
+            OcclusionAwareGenerator.Output g = fr.generator();
+            DenseMotionNetwork.Output dm = g.denseMotion();
+            DenseMotionNetwork.Output dmOut = dm == null ? null : new DenseMotionNetwork.Output(arena.detach(dm.sparseDeformed()),
+                    arena.detach(dm.mask()), arena.detach(dm.deformation()), arena.detach(dm.occlusionMap()));
+            return new Frame(arena.detach(fr.prediction()), detach(fr.kpDriving()), detach(fr.kpNormalized()),
+                    new OcclusionAwareGenerator.Output(arena.detach(g.prediction()), arena.detach(g.deformed()), dmOut));
+        }
+    }
+
+    private Keypoints detach(Keypoints kp) {
+        return kp == null ? null : new Keypoints(arena.detach(kp.value()), arena.detach(kp.jacobian()));
+    }
+
+    /** One step; large intermediates live in the arena's current frame. */
+    private Frame step(Tensor driving, boolean keepDeformed) {
         checkOpen();
         model.checkFrame("driving frame", driving);
         if (driving.dim(2) != source.source().dim(2) || driving.dim(3) != source.source().dim(3)) {
@@ -94,7 +121,8 @@ public final class FommAnimator implements Animator {
         }
         Keypoints kpDriving = model.kpDetector().detect(driving);
         if (kpDrivingInitial == null) {
-            kpDrivingInitial = kpDriving;
+            // Kept for later frames: must not live in this frame's buffers.
+            kpDrivingInitial = detach(kpDriving);
         }
         Keypoints kpNorm = KeypointNormalizer.normalize(kpSource, kpDriving, kpDrivingInitial, mode);
         OcclusionAwareGenerator.Output out = model.generator().generate(source, kpNorm, kpSource, keepDeformed);

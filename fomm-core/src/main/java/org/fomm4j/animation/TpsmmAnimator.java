@@ -1,5 +1,6 @@
 package org.fomm4j.animation;
 
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.networks.fomm.Keypoints;
 import org.fomm4j.networks.tpsmm.InpaintingNetwork;
 import org.fomm4j.networks.tpsmm.TpsmmDenseMotionNetwork;
@@ -24,6 +25,8 @@ public final class TpsmmAnimator implements Animator {
     }
 
     private final TpsmmModel model;
+    /** Buffers reused from one frame to the next (no per-frame allocation after the first). */
+    private final FrameArena arena = new FrameArena();
     private final AnimationMode mode;
     private final boolean backgroundMotion;
     private final Tensor kpSource;
@@ -88,10 +91,29 @@ public final class TpsmmAnimator implements Animator {
     /** @return the prediction {@code [1, C, H, W]} in {@code (0, 1)} */
     @Override
     public Tensor animate(Tensor driving) {
-        return animateDetailed(driving).prediction();
+        try (FrameArena.Frame f = arena.enter()) {
+            return arena.detach(step(driving).prediction());
+        }
     }
 
+    /** As {@link #animate(Tensor)}, with the intermediate results. */
     public Frame animateDetailed(Tensor driving) {
+        try (FrameArena.Frame f = arena.enter()) {
+            Frame fr = step(driving);
+            TpsmmDenseMotionNetwork.Output dm = fr.denseMotion();
+            java.util.List<Tensor> occ = dm.occlusionMaps() == null ? null
+                    : dm.occlusionMaps().stream().map(arena::detach).toList();
+            TpsmmDenseMotionNetwork.Output dmOut = new TpsmmDenseMotionNetwork.Output(arena.detach(dm.deformedSource()),
+                    arena.detach(dm.contributionMaps()), arena.detach(dm.deformation()), occ);
+            InpaintingNetwork.Output out = new InpaintingNetwork.Output(arena.detach(fr.inpainting().prediction()),
+                    arena.detach(fr.inpainting().deformed()));
+            return new Frame(out.prediction(), arena.detach(fr.kpDriving()), arena.detach(fr.kpNormalized()),
+                    arena.detach(fr.bgParam()), dmOut, out);
+        }
+    }
+
+    /** One step; large intermediates live in the arena's current frame. */
+    private Frame step(Tensor driving) {
         checkOpen();
         model.checkFrame("driving frame", driving);
         Tensor src = source.source();
@@ -101,7 +123,8 @@ public final class TpsmmAnimator implements Animator {
         }
         Tensor kpDriving = model.kpDetector().detect(driving);
         if (kpDrivingInitial == null) {
-            kpDrivingInitial = kpDriving;
+            // Kept for later frames: must not live in this frame's buffers.
+            kpDrivingInitial = arena.detach(kpDriving);
         }
         Tensor kpNorm = switch (mode) {
             case STANDARD -> kpDriving;

@@ -1,5 +1,6 @@
 package org.fomm4j.kernels;
 
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.tensor.Tensor;
 
 /**
@@ -63,7 +64,7 @@ final class ChannelVectorConv2d implements Conv2d {
         int oh = spec.outH(h), ow = spec.outW(w), pixels = oh * ow;
         int pBlocks = (pixels + MR - 1) / MR;
         float[] in = input.toHeap().data();
-        float[] out = new float[n * cout * pixels];
+        float[] out = FrameArena.floats(n * cout * pixels);
         float[] panel = Workspace.take(pBlocks * depth * MR);
         try {
             for (int b = 0; b < n; b++) {
@@ -95,7 +96,7 @@ final class ChannelVectorConv2d implements Conv2d {
                 Parallel.forEach(coBlocks * pSplit, task -> {
                     int cb = task / pSplit, part = task % pSplit;
                     int pb0 = part * pBlocks / pSplit, pb1 = (part + 1) * pBlocks / pSplit;
-                    float[] c = new float[(pb1 - pb0) * MR * NR];
+                    float[] c = Workspace.local(0, (pb1 - pb0) * MR * NR);
                     for (int k0 = 0; k0 < depth; k0 += KC) {
                         int kc = Math.min(KC, depth - k0);
                         for (int pb = pb0; pb < pb1; pb++) {

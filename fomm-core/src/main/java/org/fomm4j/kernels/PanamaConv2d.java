@@ -1,6 +1,7 @@
 package org.fomm4j.kernels;
 
 
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.tensor.Tensor;
 
 /**
@@ -88,8 +89,8 @@ final class PanamaConv2d implements Conv2d {
         }
         int[] gather = base;
         float[] in = input.toHeap().data();
-        float[] out = new float[n * cout * oh * ow];
-        float[] padded = new float[cin * chStride];
+        float[] out = FrameArena.floats(n * cout * oh * ow);
+        float[] padded = FrameArena.zeros(cin * chStride);
         int tileGroups = (tiles + PT - 1) / PT;
         // Split output channels only when there are too few pixel tiles to keep the threads busy.
         int coSplit = Math.max(1, Math.min(coBlocks, (2 * Parallel.threads() + tileGroups - 1) / tileGroups));
@@ -111,7 +112,9 @@ final class PanamaConv2d implements Conv2d {
                 int t0 = tg * PT, t1 = Math.min(tiles, t0 + PT);
                 int cb0 = part * coPer, cb1 = Math.min(coBlocks, cb0 + coPer);
                 int ldc = PT * NR;
-                float[] cbuf = new float[(cb1 - cb0) * MR * ldc];
+                // Reused between calls: every element read is written first (the kernels overwrite at k0 == 0).
+                float[] cbuf = Workspace.take((cb1 - cb0) * MR * ldc);
+                float[] panel = direct ? null : Workspace.take(PT * KC * NR);
                 if (direct) {
                     for (int cb = cb0; cb < cb1; cb++) {
                         for (int t = t0; t < t1; t++) {
@@ -120,7 +123,6 @@ final class PanamaConv2d implements Conv2d {
                         }
                     }
                 } else {
-                    float[] panel = new float[PT * KC * NR];
                     for (int k0 = 0; k0 < depth; k0 += KC) {
                         int kc = Math.min(KC, depth - k0);
                         for (int t = t0; t < t1; t++) {
@@ -139,6 +141,10 @@ final class PanamaConv2d implements Conv2d {
                         store(cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, t * NR, cb, pitch, oh, ow, cout, out,
                                 outBatch, activation);
                     }
+                }
+                Workspace.give(cbuf);
+                if (panel != null) {
+                    Workspace.give(panel);
                 }
             });
         }

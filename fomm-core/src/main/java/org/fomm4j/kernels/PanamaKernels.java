@@ -1,5 +1,6 @@
 package org.fomm4j.kernels;
 
+import org.fomm4j.tensor.FrameArena;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.fomm4j.tensor.Tensor;
@@ -50,7 +51,7 @@ final class PanamaKernels extends ScalarKernels {
     @Override
     public Tensor relu(Tensor x) {
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.floats(in.length);
         FloatVector zero = FloatVector.zero(SPECIES);
         int i = 0;
         for (int bound = SPECIES.loopBound(in.length); i < bound; i += VL) {
@@ -71,7 +72,7 @@ final class PanamaKernels extends ScalarKernels {
                     + shift.length + " shifts");
         }
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.floats(in.length);
         FloatVector zero = FloatVector.zero(SPECIES);
         Parallel.forEach(n * c, p -> {
             int ch = p % c, base = p * hw;
@@ -94,7 +95,7 @@ final class PanamaKernels extends ScalarKernels {
     public Tensor add(Tensor a, Tensor b) {
         b.requireShape("add operand", a.shape());
         float[] x = a.toHeap().data(), y = b.toHeap().data();
-        float[] out = new float[x.length];
+        float[] out = FrameArena.floats(x.length);
         int i = 0;
         for (int bound = SPECIES.loopBound(x.length); i < bound; i += VL) {
             FloatVector.fromArray(SPECIES, x, i).add(FloatVector.fromArray(SPECIES, y, i)).intoArray(out, i);
@@ -111,7 +112,7 @@ final class PanamaKernels extends ScalarKernels {
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         map.requireShape("multiplyByMap map", n, 1, x.dim(2), x.dim(3));
         float[] in = x.toHeap().data(), m = map.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.floats(in.length);
         Parallel.forEach(n * c, p -> {
             int base = p * hw, mb = (p / c) * hw;
             int i = 0;

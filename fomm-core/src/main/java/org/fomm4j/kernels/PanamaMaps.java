@@ -1,5 +1,6 @@
 package org.fomm4j.kernels;
 
+import org.fomm4j.tensor.FrameArena;
 import static org.fomm4j.kernels.PanamaKernels.SPECIES;
 import static org.fomm4j.kernels.PanamaKernels.VL;
 
@@ -13,7 +14,8 @@ import org.fomm4j.tensor.Tensor;
  * The Vector API versions of the per-pixel kernels (normalization, sampling, softmaxes, motion mixing):
  * the semantics, shapes and errors of each are {@link ScalarKernels}' (see {@link Kernels}). Every
  * method is a body over whole vectors and a scalar tail; none uses masks in its loop. Planes, rows or
- * pixels are spread over {@link Parallel}.
+ * pixels are spread over {@link Parallel}. Results do not depend on the JIT's state: exponentials and
+ * lane sums come from {@link VectorMath}, never from {@code lanewise(EXP)} or float {@code reduceLanes}.
  *
  * <p>Sampling ({@code gridSample}, {@code resizeBilinear}) loads its neighbours with gathers, which x86
  * (AVX2, AVX-512) has; elsewhere the scalar reference is used for them.
@@ -37,6 +39,7 @@ final class PanamaMaps {
     /** Sum of {@code a[from .. from + len)}: float lanes per block, blocks added in double. */
     static double sum(float[] a, int from, int len) {
         double total = 0;
+        float[] lanes = new float[VL];
         int i = 0, bound = SPECIES.loopBound(len);
         while (i < bound) {
             int end = Math.min(bound, i + SUM_BLOCK);
@@ -44,7 +47,7 @@ final class PanamaMaps {
             for (; i < end; i += VL) {
                 acc = acc.add(FloatVector.fromArray(SPECIES, a, from + i));
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += VectorMath.sumLanes(acc, lanes);
         }
         for (; i < len; i++) {
             total += a[from + i];
@@ -55,6 +58,7 @@ final class PanamaMaps {
     /** Sum of {@code (a[i] - mean)^2}: float lanes per block, blocks added in double. */
     static double sumSquaredDeviation(float[] a, int from, int len, float mean) {
         double total = 0;
+        float[] lanes = new float[VL];
         FloatVector m = FloatVector.broadcast(SPECIES, mean);
         int i = 0, bound = SPECIES.loopBound(len);
         while (i < bound) {
@@ -64,7 +68,7 @@ final class PanamaMaps {
                 FloatVector d = FloatVector.fromArray(SPECIES, a, from + i).sub(m);
                 acc = d.fma(d, acc);
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += VectorMath.sumLanes(acc, lanes);
         }
         for (; i < len; i++) {
             double d = a[from + i] - (double) mean;
@@ -80,7 +84,7 @@ final class PanamaMaps {
             throw new IllegalArgumentException("instanceNorm: " + c + " channels but " + gamma.length + " weights");
         }
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.floats(in.length);
         FloatVector zero = FloatVector.zero(SPECIES);
         Parallel.forEach(n * c, p -> {
             int ch = p % c, base = p * hw;
@@ -105,7 +109,7 @@ final class PanamaMaps {
 
     static Tensor sigmoid(Tensor x) {
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.floats(in.length);
         FloatVector one = FloatVector.broadcast(SPECIES, 1f);
         int chunk = Math.max(VL, (in.length / (4 * Parallel.threads()) + VL - 1) / VL * VL);
         Parallel.forEach((in.length + chunk - 1) / chunk, t -> {
@@ -113,10 +117,10 @@ final class PanamaMaps {
             int i = from;
             for (int bound = from + SPECIES.loopBound(to - from); i < bound; i += VL) {
                 FloatVector v = FloatVector.fromArray(SPECIES, in, i);
-                one.div(one.add(v.neg().lanewise(VectorOperators.EXP))).intoArray(out, i);
+                one.div(one.add(VectorMath.exp(v.neg()))).intoArray(out, i);
             }
             for (; i < to; i++) {
-                out[i] = (float) (1.0 / (1.0 + Math.exp(-in[i])));
+                out[i] = 1f / (1f + VectorMath.exp(-in[i]));
             }
         });
         return Tensor.of(out, x.shape());
@@ -126,7 +130,7 @@ final class PanamaMaps {
         x.requireRank("upsampleNearest2x input", 4);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = 2 * h, ow = 2 * w;
         float[] in = x.toHeap().data();
-        float[] out = new float[n * c * oh * ow];
+        float[] out = FrameArena.floats(n * c * oh * ow);
         Parallel.forEach(n * c, p -> {
             for (int y = 0; y < h; y++) {
                 int src = (p * h + y) * w, dst = (p * oh + 2 * y) * ow;
@@ -149,7 +153,7 @@ final class PanamaMaps {
         x.requireRank("softmaxSpatial input", 4);
         int planes = x.dim(0) * x.dim(1), len = x.dim(2) * x.dim(3);
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.floats(in.length);
         Parallel.forEach(planes, p -> {
             int base = p * len, bound = SPECIES.loopBound(len);
             FloatVector vmax = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
@@ -166,10 +170,10 @@ final class PanamaMaps {
             }
             FloatVector m = FloatVector.broadcast(SPECIES, max);
             for (i = 0; i < bound; i += VL) {
-                FloatVector.fromArray(SPECIES, out, base + i).sub(m).lanewise(VectorOperators.EXP).intoArray(out, base + i);
+                VectorMath.exp(FloatVector.fromArray(SPECIES, out, base + i).sub(m)).intoArray(out, base + i);
             }
             for (; i < len; i++) {
-                out[base + i] = (float) Math.exp(out[base + i] - max);
+                out[base + i] = VectorMath.exp(out[base + i] - max);
             }
             float total = (float) sum(out, base, len);
             for (i = 0; i < bound; i += VL) {
@@ -186,7 +190,7 @@ final class PanamaMaps {
         x.requireRank("softmaxChannels input", 4);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.floats(in.length);
         int chunk = Math.max(VL, (hw / (4 * Parallel.threads()) + VL - 1) / VL * VL);
         int chunks = (hw + chunk - 1) / chunk;
         Parallel.forEach(n * chunks, t -> {
@@ -200,8 +204,7 @@ final class PanamaMaps {
                 }
                 FloatVector total = FloatVector.zero(SPECIES);
                 for (int ch = 0; ch < c; ch++) {
-                    FloatVector e = FloatVector.fromArray(SPECIES, in, base + ch * hw + i).sub(max)
-                            .lanewise(VectorOperators.EXP);
+                    FloatVector e = VectorMath.exp(FloatVector.fromArray(SPECIES, in, base + ch * hw + i).sub(max));
                     e.intoArray(out, base + ch * hw + i);
                     total = total.add(e);
                 }
@@ -216,7 +219,7 @@ final class PanamaMaps {
                 }
                 float total = 0f;
                 for (int ch = 0; ch < c; ch++) {
-                    float e = (float) Math.exp(in[base + ch * hw + i] - max);
+                    float e = VectorMath.exp(in[base + ch * hw + i] - max);
                     out[base + ch * hw + i] = e;
                     total += e;
                 }
@@ -237,7 +240,7 @@ final class PanamaMaps {
         int n = masks.dim(0), m = masks.dim(1), h = masks.dim(2), w = masks.dim(3), hw = h * w;
         motions.requireShape("mixMotions motions", n, m, h, w, 2);
         float[] k = masks.toHeap().data(), mo = motions.toHeap().data();
-        float[] out = new float[n * hw * 2];
+        float[] out = FrameArena.floats(n * hw * 2);
         int chunk = Math.max(VL, (hw / (4 * Parallel.threads()) + VL - 1) / VL * VL);
         int chunks = (hw + chunk - 1) / chunk;
         Parallel.forEach(n * chunks, t -> {
@@ -288,7 +291,7 @@ final class PanamaMaps {
         for (int x = 0; x < width; x++) {
             gxx[2 * x] = gxx[2 * x + 1] = gx[x];
         }
-        float[] out = new float[n * (k + 1) * hw * 2];
+        float[] out = FrameArena.floats(n * (k + 1) * hw * 2);
         Parallel.forEach(n * (k + 1), task -> {
             int b = task / (k + 1), r = task % (k + 1) - 1;
             int base = task * hw * 2;
@@ -371,7 +374,7 @@ final class PanamaMaps {
                     + " does not match input " + java.util.Arrays.toString(input.shape()) + " (want [N, Ho, Wo, 2])");
         }
         float[] in = input.toHeap().data(), g = grid.toHeap().data();
-        float[] out = new float[n * c * oh * ow];
+        float[] out = FrameArena.floats(n * c * oh * ow);
         int owPad = (ow + VL - 1) / VL * VL;
         Parallel.forEach(n * oh, task -> {
             int b = task / oh, row = task % oh;
@@ -423,7 +426,7 @@ final class PanamaMaps {
         x.requireRank("resizeBilinear input", 4);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         float[] in = x.toHeap().data();
-        float[] out = new float[n * c * outH * outW];
+        float[] out = FrameArena.floats(n * c * outH * outW);
         float sh = ScalarKernels.resizeScale(h, outH, alignCorners), sw = ScalarKernels.resizeScale(w, outW, alignCorners);
         int[] x0s = new int[outW], x1s = new int[outW];
         float[] lx0s = new float[outW], lx1s = new float[outW];

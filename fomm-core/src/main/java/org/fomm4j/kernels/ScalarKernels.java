@@ -1,5 +1,6 @@
 package org.fomm4j.kernels;
 
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.tensor.Tensor;
 
 /**
@@ -65,7 +66,7 @@ public class ScalarKernels implements Kernels {
             int cinG = spec.inChannels() / groups, coutG = cout / groups;
             int kh = spec.kernelH(), kw = spec.kernelW(), st = spec.stride(), ph = spec.padH(), pw = spec.padW();
             float[] in = input.toHeap().data();
-            float[] out = new float[n * cout * oh * ow];
+            float[] out = FrameArena.zeros(n * cout * oh * ow);
             Parallel.forEach(n * cout, task -> {
                 int b = task / cout, co = task % cout, g = co / coutG;
                 int outBase = (b * cout + co) * oh * ow;
@@ -103,7 +104,7 @@ public class ScalarKernels implements Kernels {
     @Override
     public Tensor relu(Tensor x) {
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.zeros(in.length);
         for (int i = 0; i < in.length; i++) {
             out[i] = in[i] > 0f ? in[i] : 0f;
         }
@@ -113,7 +114,7 @@ public class ScalarKernels implements Kernels {
     @Override
     public Tensor sigmoid(Tensor x) {
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.zeros(in.length);
         for (int i = 0; i < in.length; i++) {
             out[i] = sigmoid(in[i]);
         }
@@ -129,7 +130,7 @@ public class ScalarKernels implements Kernels {
                     + shift.length + " shifts");
         }
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.zeros(in.length);
         for (int b = 0; b < n; b++) {
             for (int ch = 0; ch < c; ch++) {
                 int base = (b * c + ch) * hw;
@@ -150,7 +151,7 @@ public class ScalarKernels implements Kernels {
             throw new IllegalArgumentException("instanceNorm: " + c + " channels but " + gamma.length + " weights");
         }
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.zeros(in.length);
         Parallel.forEach(n * c, p -> {
             int ch = p % c, base = p * hw;
             double sum = 0;
@@ -179,7 +180,7 @@ public class ScalarKernels implements Kernels {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         int oh = (h + 2 * pad - kernel) / stride + 1, ow = (w + 2 * pad - kernel) / stride + 1;
         float[] in = x.toHeap().data();
-        float[] out = new float[n * c * oh * ow];
+        float[] out = FrameArena.zeros(n * c * oh * ow);
         Parallel.forEach(n * c, p -> {
             for (int oy = 0; oy < oh; oy++) {
                 for (int ox = 0; ox < ow; ox++) {
@@ -207,7 +208,7 @@ public class ScalarKernels implements Kernels {
     public Tensor add(Tensor a, Tensor b) {
         b.requireShape("add operand", a.shape());
         float[] x = a.toHeap().data(), y = b.toHeap().data();
-        float[] out = new float[x.length];
+        float[] out = FrameArena.zeros(x.length);
         for (int i = 0; i < x.length; i++) {
             out[i] = x[i] + y[i];
         }
@@ -220,7 +221,7 @@ public class ScalarKernels implements Kernels {
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         map.requireShape("multiplyByMap map", n, 1, x.dim(2), x.dim(3));
         float[] in = x.toHeap().data(), m = map.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.zeros(in.length);
         for (int b = 0; b < n; b++) {
             for (int ch = 0; ch < c; ch++) {
                 int base = (b * c + ch) * hw;
@@ -237,7 +238,7 @@ public class ScalarKernels implements Kernels {
         x.requireRank("avgPool2x2 input", 4);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2;
         float[] in = x.toHeap().data();
-        float[] out = new float[n * c * oh * ow];
+        float[] out = FrameArena.zeros(n * c * oh * ow);
         Parallel.forEach(n * c, p -> {
             for (int y = 0; y < oh; y++) {
                 for (int xx = 0; xx < ow; xx++) {
@@ -254,7 +255,7 @@ public class ScalarKernels implements Kernels {
         x.requireRank("upsampleNearest2x input", 4);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = 2 * h, ow = 2 * w;
         float[] in = x.toHeap().data();
-        float[] out = new float[n * c * oh * ow];
+        float[] out = FrameArena.zeros(n * c * oh * ow);
         Parallel.forEach(n * c, p -> {
             for (int y = 0; y < oh; y++) {
                 int src = (p * h + y / 2) * w, dst = (p * oh + y) * ow;
@@ -287,7 +288,7 @@ public class ScalarKernels implements Kernels {
         x.requireRank("resizeBilinear input", 4);
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         float[] in = x.toHeap().data();
-        float[] out = new float[n * c * outH * outW];
+        float[] out = FrameArena.zeros(n * c * outH * outW);
         float sh = resizeScale(h, outH, alignCorners), sw = resizeScale(w, outW, alignCorners);
         int[] x0s = new int[outW], x1s = new int[outW];
         float[] lx0s = new float[outW], lx1s = new float[outW];
@@ -333,7 +334,7 @@ public class ScalarKernels implements Kernels {
                     + " does not match input " + java.util.Arrays.toString(input.shape()) + " (want [N, Ho, Wo, 2])");
         }
         float[] in = input.toHeap().data(), g = grid.toHeap().data();
-        float[] out = new float[n * c * oh * ow];
+        float[] out = FrameArena.zeros(n * c * oh * ow);
         Parallel.forEach(n * oh, task -> {
             int b = task / oh, row = task % oh;
             for (int p = row * ow; p < (row + 1) * ow; p++) {
@@ -362,7 +363,7 @@ public class ScalarKernels implements Kernels {
         x.requireRank("softmaxSpatial input", 4);
         int planes = x.dim(0) * x.dim(1), len = x.dim(2) * x.dim(3);
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.zeros(in.length);
         for (int p = 0; p < planes; p++) {
             int base = p * len;
             float max = Float.NEGATIVE_INFINITY;
@@ -388,7 +389,7 @@ public class ScalarKernels implements Kernels {
         x.requireRank("softmaxChannels input", 4);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         float[] in = x.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.zeros(in.length);
         for (int b = 0; b < n; b++) {
             for (int i = 0; i < hw; i++) {
                 int base = b * c * hw + i;
@@ -416,7 +417,7 @@ public class ScalarKernels implements Kernels {
         int n = masks.dim(0), m = masks.dim(1), h = masks.dim(2), w = masks.dim(3), hw = h * w;
         motions.requireShape("mixMotions motions", n, m, h, w, 2);
         float[] k = masks.toHeap().data(), mo = motions.toHeap().data();
-        float[] out = new float[n * hw * 2];
+        float[] out = FrameArena.zeros(n * hw * 2);
         for (int b = 0; b < n; b++) {
             for (int i = 0; i < hw; i++) {
                 float sx = 0f, sy = 0f;
@@ -444,7 +445,7 @@ public class ScalarKernels implements Kernels {
         }
         float[] gx = CoordinateGrid.axis(width), gy = CoordinateGrid.axis(height);
         int hw = height * width;
-        float[] out = new float[n * (k + 1) * hw * 2];
+        float[] out = FrameArena.zeros(n * (k + 1) * hw * 2);
         for (int b = 0; b < n; b++) {
             int base0 = b * (k + 1) * hw * 2;
             for (int y = 0; y < height; y++) {

@@ -1,5 +1,6 @@
 package org.fomm4j.kernels;
 
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.tensor.Tensor;
 
 /**
@@ -126,7 +127,7 @@ public final class ThinPlateSpline {
         int bs = kpDriving.dim(0), points = kpDriving.dim(1), groups = points / groupSize;
         kpSource.requireShape("kpSource", bs, points, 2);
         float[] gx = CoordinateGrid.axis(width), gy = CoordinateGrid.axis(height);
-        float[] out = new float[bs * groups * height * width * 2];
+        float[] out = FrameArena.zeros(bs * groups * height * width * 2);
         Parallel.forEach(bs * groups, task -> {
             int b = task / groups, g = task % groups;
             float[] c = new float[groupSize * 2], t = new float[groupSize * 2];

@@ -1,5 +1,6 @@
 package org.fomm4j.kernels;
 
+import org.fomm4j.tensor.FrameArena;
 import static org.fomm4j.kernels.PanamaKernels.SPECIES;
 import static org.fomm4j.kernels.PanamaKernels.VL;
 
@@ -106,7 +107,7 @@ final class WinogradConv2d implements Conv2d {
             tileBase[t] = 4 * (t / tw) * wp + 4 * (t % tw);
         }
         float[] in = input.toHeap().data();
-        float[] out = new float[n * cout * oh * ow];
+        float[] out = FrameArena.floats(n * cout * oh * ow);
         // Tiles go through the three passes a chunk at a time, so the transformed tiles stay bounded
         // (and mostly in cache) whatever the image size.
         int chunkBlocks = Math.max(1, Math.min(tBlocks, CHUNK_FLOATS / (36 * NR * (cin + coPad))));
@@ -153,7 +154,7 @@ final class WinogradConv2d implements Conv2d {
         int inChunks = chunks(vectors, cin, threads);
         Parallel.forEach(cin * inChunks, task -> {
             int ci = task / inChunks, part = task % inChunks;
-            float[] scratch = new float[36 * VL];
+            float[] scratch = Workspace.local(0, 36 * VL);
             for (int vi = part * vectors / inChunks, end = (part + 1) * vectors / inChunks; vi < end; vi++) {
                 inputTile(padded, ci * chStride, wp, tileBase, tFirst, vi * VL, v, cin, blocks, ci, scratch);
             }
@@ -176,8 +177,8 @@ final class WinogradConv2d implements Conv2d {
         int outChunks = chunks(vectors, cout, threads);
         Parallel.forEach(cout * outChunks, task -> {
             int co = task / outChunks, part = task % outChunks;
-            float[] scratch = new float[24 * VL];
-            float[] tile = new float[16 * VL];
+            float[] scratch = Workspace.local(0, 24 * VL);
+            float[] tile = Workspace.local(1, 16 * VL);
             for (int vi = part * vectors / outChunks, end = (part + 1) * vectors / outChunks; vi < end; vi++) {
                 outputTile(m, co, cTiles, coPad * cTiles, vi * VL, scratch, tile);
                 scatter(tile, tFirst + vi * VL, tiles, tw, oh, ow, bias[co], out, outBatch + co * oh * ow, activation);

@@ -48,4 +48,23 @@ final class Workspace {
             }
         }
     }
+
+    private static final int SLOTS = 4;
+    private static final ThreadLocal<float[][]> LOCAL = ThreadLocal.withInitial(() -> new float[SLOTS][]);
+
+    /**
+     * This thread's scratch array number {@code slot} (0..3), at least {@code size} floats, kept for
+     * the thread's lifetime: the small per-task buffers of the kernels' parallel loops, which would
+     * otherwise be allocated per task. Contents are stale; a task must not hold it across a call that
+     * may use the same slot.
+     */
+    static float[] local(int slot, int size) {
+        float[][] mine = LOCAL.get();
+        float[] a = mine[slot];
+        if (a == null || a.length < size) {
+            a = new float[size];
+            mine[slot] = a;
+        }
+        return a;
+    }
 }

@@ -1,5 +1,6 @@
 package org.fomm4j.nn;
 
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.tensor.Tensor;
 import org.fomm4j.weights.WeightReader;
 
@@ -54,7 +55,7 @@ public final class AntiAliasInterpolation2d {
         // PyTorch computes the nearest index as floor(dst * (float) (1 / scale)).
         float inv = (float) (1.0 / scale);
         float[] in = x.toHeap().data();
-        float[] out = new float[n * channels * oh * ow];
+        float[] out = FrameArena.zeros(n * channels * oh * ow);
         for (int p = 0; p < n * channels; p++) {
             int c = p % channels;
             for (int oy = 0; oy < oh; oy++) {
@@ -84,7 +85,7 @@ public final class AntiAliasInterpolation2d {
     /** The top-left {@code oh x ow} of each plane (a strided conv keeps a partial last step that interpolate drops). */
     private static Tensor crop(Tensor t, int oh, int ow) {
         int n = t.dim(0), c = t.dim(1), h = t.dim(2), w = t.dim(3);
-        float[] in = t.data(), out = new float[n * c * oh * ow];
+        float[] in = t.data(), out = FrameArena.zeros(n * c * oh * ow);
         for (int p = 0; p < n * c; p++) {
             for (int y = 0; y < oh; y++) {
                 System.arraycopy(in, (p * h + y) * w, out, (p * oh + y) * ow, ow);

@@ -1,5 +1,6 @@
 package org.fomm4j.nn;
 
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.kernels.CoordinateGrid;
 import org.fomm4j.tensor.Tensor;
 
@@ -17,7 +18,7 @@ public final class Heatmaps {
     public static float[] gaussians(Tensor kp, int h, int w, float variance) {
         float[] gx = CoordinateGrid.axis(w), gy = CoordinateGrid.axis(h);
         int np = kp.dim(0) * kp.dim(1);
-        float[] out = new float[np * h * w];
+        float[] out = FrameArena.zeros(np * h * w);
         for (int p = 0; p < np; p++) {
             float mx = kp.get(p * 2), my = kp.get(p * 2 + 1);
             for (int y = 0; y < h; y++) {
@@ -47,7 +48,8 @@ public final class Heatmaps {
             if (e != null && e.kp == kp && e.h == h && e.w == w) {
                 return e.maps;
             }
-            float[] maps = Heatmaps.gaussians(kp, h, w, variance);
+            // A private copy: computed during a frame, the result may live in that frame's arena buffers.
+            float[] maps = Heatmaps.gaussians(kp, h, w, variance).clone();
             last = new Entry(kp, h, w, maps);
             return maps;
         }

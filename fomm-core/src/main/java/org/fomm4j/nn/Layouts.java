@@ -1,5 +1,6 @@
 package org.fomm4j.nn;
 
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.tensor.Tensor;
 
 /** Layout changes between channels-last grids ({@code [N, H, W, C]}, e.g. flows) and NCHW maps. */
@@ -11,7 +12,7 @@ public final class Layouts {
     public static Tensor toChannelsFirst(Tensor nhwc) {
         int n = nhwc.dim(0), h = nhwc.dim(1), w = nhwc.dim(2), c = nhwc.dim(3);
         float[] in = nhwc.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.zeros(in.length);
         for (int b = 0; b < n; b++) {
             for (int i = 0; i < h * w; i++) {
                 for (int ch = 0; ch < c; ch++) {
@@ -26,7 +27,7 @@ public final class Layouts {
     public static Tensor toChannelsLast(Tensor nchw) {
         int n = nchw.dim(0), c = nchw.dim(1), h = nchw.dim(2), w = nchw.dim(3);
         float[] in = nchw.toHeap().data();
-        float[] out = new float[in.length];
+        float[] out = FrameArena.zeros(in.length);
         for (int b = 0; b < n; b++) {
             for (int i = 0; i < h * w; i++) {
                 for (int ch = 0; ch < c; ch++) {

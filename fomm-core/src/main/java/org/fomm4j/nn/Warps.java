@@ -1,5 +1,6 @@
 package org.fomm4j.nn;
 
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.tensor.Tensor;
 
@@ -19,7 +20,7 @@ public final class Warps {
         int n = source.dim(0), c = source.dim(1), h = source.dim(2), w = source.dim(3), m = motions.dim(1), hw = h * w;
         motions.requireShape("motions", n, m, h, w, 2);
         float[] src = source.toHeap().data();
-        float[] repeated = new float[n * m * c * hw];
+        float[] repeated = FrameArena.zeros(n * m * c * hw);
         for (int b = 0; b < n; b++) {
             for (int r = 0; r < m; r++) {
                 System.arraycopy(src, b * c * hw, repeated, (b * m + r) * c * hw, c * hw);

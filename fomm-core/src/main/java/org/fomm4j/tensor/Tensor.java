@@ -117,6 +117,11 @@ public final class Tensor {
         return data != null ? this : new Tensor(shape.clone(), toArray(), null);
     }
 
+    /** A heap tensor of the same shape holding a fresh copy of the values. */
+    public Tensor copy() {
+        return new Tensor(shape.clone(), toArray(), null);
+    }
+
     /** A fresh heap copy of the values. */
     public float[] toArray() {
         if (data != null) {
@@ -208,7 +213,7 @@ public final class Tensor {
         for (int i = dim + 1; i < s.length; i++) {
             inner *= s[i];
         }
-        float[] out = new float[(int) count(s)];
+        float[] out = FrameArena.floats((int) count(s));
         int pos = 0;
         for (int o = 0; o < outer; o++) {
             for (Tensor t : parts) {
@@ -239,7 +244,7 @@ public final class Tensor {
         }
         int[] s = shape.clone();
         s[1] = count;
-        float[] out = new float[(int) count(s)];
+        float[] out = FrameArena.floats((int) count(s));
         for (int b = 0; b < shape[0]; b++) {
             int src = (b * shape[1] + from) * inner;
             if (data != null) {

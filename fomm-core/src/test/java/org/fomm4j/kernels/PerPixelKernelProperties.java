@@ -16,7 +16,7 @@ import org.fomm4j.tensor.Tensor;
  * The Vector API per-pixel kernels ({@code PanamaMaps}) equal the scalar reference on odd sizes, sizes
  * below one vector and tails; surefire runs this at 128, 256 and 512 bits. Tolerances: kernels doing the
  * reference's operations in its order are asserted exact (upsampling, Taylor motions, grid_sample,
- * bilinear resize); the others differ by the vector exp (within 2 ulp of {@code Math.exp}) or by
+ * bilinear resize); the others differ by our exp ({@code VectorMath}, within 2 ulp of {@code Math.exp}) or by
  * summation order (instance norm's statistics, the softmax sums, the fused multiply-adds of the motion
  * mix), and are asserted within a few float32 ulps of their magnitude.
  */
@@ -39,6 +39,26 @@ class PerPixelKernelProperties {
         assertClose(SCALAR.instanceNorm(x, gamma, beta, relu), PANAMA.instanceNorm(x, gamma, beta, relu), 1e-5);
         assertClose(SCALAR.sigmoid(x), PANAMA.sigmoid(x), 3e-7);
         assertClose(SCALAR.upsampleNearest2x(x), PANAMA.upsampleNearest2x(x), 0);
+    }
+
+    @Property(tries = 200)
+    void vectorExpIsItsScalarMirrorAndCloseToMathExp(@ForAll long seed) {
+        // Bit-for-bit the same in vector lanes and scalar tails (so results never depend on where a loop
+        // splits, nor on the JIT), and within 2 ulp of Math.exp where the result is a normal float.
+        Random r = new Random(seed);
+        float[] x = new float[PanamaKernels.VL];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (r.nextFloat() * 2 - 1) * (r.nextBoolean() ? 87f : 4f);
+        }
+        float[] v = new float[x.length];
+        VectorMath.exp(jdk.incubator.vector.FloatVector.fromArray(PanamaKernels.SPECIES, x, 0)).intoArray(v, 0);
+        for (int i = 0; i < x.length; i++) {
+            float s = VectorMath.exp(x[i]);
+            org.junit.jupiter.api.Assertions.assertEquals(Float.floatToIntBits(s), Float.floatToIntBits(v[i]), "x = " + x[i]);
+            float ref = (float) Math.exp(x[i]);
+            org.junit.jupiter.api.Assertions.assertTrue(Math.abs(s - ref) <= 2 * Math.ulp(ref),
+                    () -> "exp(" + s + ") vs Math.exp " + ref);
+        }
     }
 
     @Property(tries = 60)

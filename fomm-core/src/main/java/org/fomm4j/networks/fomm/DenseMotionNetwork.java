@@ -1,5 +1,6 @@
 package org.fomm4j.networks.fomm;
 
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.config.FommConfig;
 import org.fomm4j.kernels.Activation;
 import org.fomm4j.kernels.Conv2d;
@@ -95,7 +96,7 @@ public final class DenseMotionNetwork {
 
         float[] gd = Heatmaps.gaussians(kpDriving.value(), h, w, kpVariance);
         float[] gs = sourceHeatmaps.gaussians(kpSource.value(), h, w, kpVariance);
-        float[] input = new float[n * m * (c + 1) * hw];
+        float[] input = FrameArena.zeros(n * m * (c + 1) * hw);
         for (int b = 0; b < n; b++) {
             for (int r = 0; r < m; r++) {
                 int base = ((b * m + r) * (c + 1)) * hw;

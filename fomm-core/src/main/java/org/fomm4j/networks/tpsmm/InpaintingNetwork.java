@@ -1,5 +1,6 @@
 package org.fomm4j.networks.tpsmm;
 
+import org.fomm4j.tensor.FrameArena;
 import java.util.ArrayList;
 import java.util.List;
 import org.fomm4j.config.TpsmmConfig;
@@ -110,7 +111,7 @@ public final class InpaintingNetwork {
         int n = a.dim(0), c = a.dim(1), hw = a.dim(2) * a.dim(3);
         b.requireShape("blend operand", a.shape());
         float[] x = a.data(), o = occ.data(), y = b.data();
-        float[] r = new float[x.length];
+        float[] r = FrameArena.zeros(x.length);
         for (int bb = 0; bb < n; bb++) {
             for (int ch = 0; ch < c; ch++) {
                 int base = (bb * c + ch) * hw;

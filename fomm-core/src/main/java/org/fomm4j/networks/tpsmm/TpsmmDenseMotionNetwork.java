@@ -1,5 +1,6 @@
 package org.fomm4j.networks.tpsmm;
 
+import org.fomm4j.tensor.FrameArena;
 import java.util.ArrayList;
 import java.util.List;
 import org.fomm4j.config.TpsmmConfig;
@@ -108,7 +109,7 @@ public final class TpsmmDenseMotionNetwork {
         // Transformations: background then K TPS, [N, K+1, h, w, 2].
         Tensor tps = ThinPlateSpline.motions(kpDriving, kpSource, 5, h, w);
         float[] gx = CoordinateGrid.axis(w), gy = CoordinateGrid.axis(h);
-        float[] trans = new float[n * m * hw * 2];
+        float[] trans = FrameArena.zeros(n * m * hw * 2);
         float[] tp = tps.data();
         for (int b = 0; b < n; b++) {
             int base = b * m * hw * 2;
@@ -137,7 +138,7 @@ public final class TpsmmDenseMotionNetwork {
         // Input: [zero, gaussian differences] then the deformed sources, region-major.
         float[] gd = Heatmaps.gaussians(kpDriving, h, w, kpVariance), gs = sourceHeatmaps.gaussians(kpSource, h, w, kpVariance);
         int inC = points + 1 + m * c;
-        float[] input = new float[n * inC * hw];
+        float[] input = FrameArena.zeros(n * inC * hw);
         float[] def = deformed.data();
         for (int b = 0; b < n; b++) {
             int base = b * inC * hw;
