@@ -101,7 +101,13 @@ final class WinogradConv2d implements Conv2d {
         int th = (oh + 3) / 4, tw = (ow + 3) / 4, tiles = th * tw;
         int tBlocks = (tiles + NR - 1) / NR, tPad = tBlocks * NR;
         // Padded so that every 6x6 tile, including the last partial ones, lies inside.
-        int hp = 4 * th + 2, wp = 4 * tw + 2, chStride = hp * wp;
+        int hp = 4 * th + 2, wp = 4 * tw + 2;
+        // Phased layout when a tile row is whole vectors: each padded row stored as its 4 column phases
+        // (x mod 4), so column j of VL neighbouring tiles is one contiguous vector load.
+        boolean phased = tw % VL == 0 && PHASED;
+        int qLen = tw + 1;
+        int rowStride = phased ? 4 * qLen : wp;
+        int chStride = hp * rowStride;
         int[] tileBase = new int[tPad];
         for (int t = 0; t < tiles; t++) {
             tileBase[t] = 4 * (t / tw) * wp + 4 * (t % tw);
@@ -118,19 +124,23 @@ final class WinogradConv2d implements Conv2d {
         try {
             int threads = Parallel.threads();
             for (int b = 0; b < n; b++) {
-                java.util.Arrays.fill(padded, 0, cin * chStride, 0f);
                 int inBatch = b * cin * h * w;
-                for (int ci = 0; ci < cin; ci++) {
-                    for (int y = 0; y < h; y++) {
-                        System.arraycopy(in, inBatch + (ci * h + y) * w, padded,
-                                ci * chStride + (y + spec.padH()) * wp + spec.padW(), w);
+                if (phased) {
+                    copyPhased(in, inBatch, h, w, padded, hp, qLen);
+                } else {
+                    java.util.Arrays.fill(padded, 0, cin * chStride, 0f);
+                    for (int ci = 0; ci < cin; ci++) {
+                        for (int y = 0; y < h; y++) {
+                            System.arraycopy(in, inBatch + (ci * h + y) * w, padded,
+                                    ci * chStride + (y + spec.padH()) * wp + spec.padW(), w);
+                        }
                     }
                 }
                 int outBatch = b * cout * oh * ow;
                 for (int tb0 = 0; tb0 < tBlocks; tb0 += chunkBlocks) {
                     int blocks = Math.min(chunkBlocks, tBlocks - tb0);
-                    chunk(padded, chStride, wp, tileBase, tb0 * NR, blocks, v, m, tiles, tw, oh, ow, out, outBatch,
-                            activation, threads);
+                    chunk(padded, chStride, phased ? qLen : wp, phased, tileBase, tb0 * NR, blocks, v, m, tiles, tw, oh, ow,
+                            out, outBatch, activation, threads);
                 }
             }
         } finally {
@@ -141,11 +151,14 @@ final class WinogradConv2d implements Conv2d {
         return Tensor.of(out, n, cout, oh, ow);
     }
 
+    /** {@code -Dfomm4j.winograd.phased=false} forces the per-lane expansion (for comparing). */
+    private static final boolean PHASED = !"false".equals(System.getProperty("fomm4j.winograd.phased"));
+
     /** Floats of transformed input and output tiles per chunk (8 MB); measured on the vox-256 layers. */
     private static final int CHUNK_FLOATS = Integer.getInteger("fomm4j.winograd.chunk", 2 << 20);
 
     /** The three passes for the {@code blocks * NR} tiles from {@code tFirst}. */
-    private void chunk(float[] padded, int chStride, int wp, int[] tileBase, int tFirst, int blocks, float[] v,
+    private void chunk(float[] padded, int chStride, int wp, boolean phased, int[] tileBase, int tFirst, int blocks, float[] v,
                        float[] m, int tiles, int tw, int oh, int ow, float[] out, int outBatch, Activation activation,
                        int threads) {
         int cin = spec.inChannels(), cout = spec.outChannels();
@@ -156,7 +169,12 @@ final class WinogradConv2d implements Conv2d {
             int ci = task / inChunks, part = task % inChunks;
             float[] scratch = Workspace.local(0, 36 * VL);
             for (int vi = part * vectors / inChunks, end = (part + 1) * vectors / inChunks; vi < end; vi++) {
-                inputTile(padded, ci * chStride, wp, tileBase, tFirst, vi * VL, v, cin, blocks, ci, scratch);
+                if (!phased) {
+                    inputTile(padded, ci * chStride, wp, tileBase, tFirst, vi * VL, v, cin, blocks, ci, scratch);
+                } else if (tFirst + vi * VL < tiles) {
+                    // (Vectors past the last tile are padding: their products are never read.)
+                    inputTilePhased(padded, ci * chStride, wp, tw, tFirst, vi * VL, v, cin, blocks, ci, scratch);
+                }
             }
         });
         // A task is one Winograd point and a range of output-channel blocks; each packed weight block
@@ -180,8 +198,17 @@ final class WinogradConv2d implements Conv2d {
             float[] scratch = Workspace.local(0, 24 * VL);
             float[] tile = Workspace.local(1, 16 * VL);
             for (int vi = part * vectors / outChunks, end = (part + 1) * vectors / outChunks; vi < end; vi++) {
+                int t = tFirst + vi * VL;
+                if (t >= tiles) {
+                    break;
+                }
                 outputTile(m, co, cTiles, coPad * cTiles, vi * VL, scratch, tile);
-                scatter(tile, tFirst + vi * VL, tiles, tw, oh, ow, bias[co], out, outBatch + co * oh * ow, activation);
+                if (phased && activation != Activation.SIGMOID && 4 * (t % tw + VL) <= ow) {
+                    storeInterleaved(tile, t, tw, oh, ow, bias[co], out, outBatch + co * oh * ow,
+                            activation == Activation.RELU);
+                } else {
+                    scatter(tile, t, tiles, tw, oh, ow, bias[co], out, outBatch + co * oh * ow, activation);
+                }
             }
         });
     }
@@ -223,6 +250,55 @@ final class WinogradConv2d implements Conv2d {
             FloatVector d5 = FloatVector.fromArray(SPECIES, scratch, r + 5 * VL);
             transformB(d0, d1, d2, d3, d4, d5, scratch, r, VL);
         }
+        transformColumns(scratch, v, t0, cin, tBlocks, ci);
+    }
+
+    /**
+     * The padded input in the phased layout {@code [cin][hp][4][qLen]}: padded row {@code yy}, column
+     * {@code xx} (input {@code (yy - padH, xx - padW)}, zero outside) at phase {@code xx & 3}, index
+     * {@code xx >> 2}. One scalar copy per element, parallel over channels.
+     */
+    private void copyPhased(float[] in, int inBatch, int h, int w, float[] padded, int hp, int qLen) {
+        int cin = spec.inChannels(), ph = spec.padH(), pw = spec.padW();
+        int rowStride = 4 * qLen, wp = 4 * (qLen - 1) + 2;
+        Parallel.forEach(cin, ci -> {
+            int plane = ci * hp * rowStride;
+            java.util.Arrays.fill(padded, plane, plane + hp * rowStride, 0f);
+            for (int y = 0; y < h; y++) {
+                int src = inBatch + (ci * h + y) * w, dst = plane + (y + ph) * rowStride;
+                int x0 = Math.min(w, wp - pw);
+                for (int x = 0; x < x0; x++) {
+                    int xx = x + pw;
+                    padded[dst + (xx & 3) * qLen + (xx >> 2)] = in[src + x];
+                }
+            }
+        });
+    }
+
+    /**
+     * As {@link #inputTile} for the phased layout: the {@code VL} tiles from {@code tFirst + t0} lie in one
+     * tile row, and column {@code j} of their 6x6 inputs is the contiguous vector at phase {@code j & 3},
+     * offset {@code tx + (j >> 2)}.
+     */
+    private static void inputTilePhased(float[] padded, int base, int qLen, int tw, int tFirst, int t0, float[] v,
+                                        int cin, int tBlocks, int ci, float[] scratch) {
+        int g = tFirst + t0, ty = g / tw, tx = g - ty * tw;
+        int rowStride = 4 * qLen;
+        for (int i = 0; i < 6; i++) {
+            int r = base + (4 * ty + i) * rowStride + tx;
+            FloatVector d0 = FloatVector.fromArray(SPECIES, padded, r);
+            FloatVector d1 = FloatVector.fromArray(SPECIES, padded, r + qLen);
+            FloatVector d2 = FloatVector.fromArray(SPECIES, padded, r + 2 * qLen);
+            FloatVector d3 = FloatVector.fromArray(SPECIES, padded, r + 3 * qLen);
+            FloatVector d4 = FloatVector.fromArray(SPECIES, padded, r + 1);
+            FloatVector d5 = FloatVector.fromArray(SPECIES, padded, r + qLen + 1);
+            transformB(d0, d1, d2, d3, d4, d5, scratch, i * 6 * VL, VL);
+        }
+        transformColumns(scratch, v, t0, cin, tBlocks, ci);
+    }
+
+    /** The y-transform of the x-transformed rows in {@code scratch}, into the panels of Winograd points. */
+    private static void transformColumns(float[] scratch, float[] v, int t0, int cin, int tBlocks, int ci) {
         int tb = t0 / NR, lane = t0 - tb * NR;
         int blockStride = tBlocks * cin * NR;
         int dst = (tb * cin + ci) * NR + lane;
@@ -290,6 +366,54 @@ final class WinogradConv2d implements Conv2d {
         d34.fma(FloatVector.broadcast(SPECIES, 2f), d12).intoArray(out, off + step);
         s34.fma(FloatVector.broadcast(SPECIES, 4f), s12).intoArray(out, off + 2 * step);
         d34.fma(FloatVector.broadcast(SPECIES, 8f), d12).add(m5).intoArray(out, off + 3 * step);
+    }
+
+    /** Lane l of the first stage: a[l/2] (even l) or b[l/2] (odd l); the second half: offset VL/2. */
+    private static final FloatVector ZIP1_LO = indices(l -> (l & 1) == 0 ? l / 2 : VL + l / 2);
+    private static final FloatVector ZIP1_HI = indices(l -> (l & 1) == 0 ? VL / 2 + l / 2 : VL + VL / 2 + l / 2);
+    /** Second stage: pairs, lanes 4p..4p+1 from the first vector's 2p..2p+1, 4p+2..4p+3 from the second's. */
+    private static final FloatVector ZIP2_LO = indices(l -> (l & 3) < 2 ? 2 * (l / 4) + (l & 3) : VL + 2 * (l / 4) + (l & 3) - 2);
+    private static final FloatVector ZIP2_HI = indices(l -> (l & 3) < 2 ? VL / 2 + 2 * (l / 4) + (l & 3)
+            : VL + VL / 2 + 2 * (l / 4) + (l & 3) - 2);
+
+    private static FloatVector indices(java.util.function.IntUnaryOperator f) {
+        float[] a = new float[VL];
+        for (int l = 0; l < VL; l++) {
+            a[l] = f.applyAsInt(l);
+        }
+        return FloatVector.fromArray(SPECIES, a, 0);
+    }
+
+    /**
+     * For {@code VL} tiles in one tile row whose 4 x VL outputs per row lie inside the image: bias and
+     * ReLU as vectors, then each output row is the interleave of its four column vectors
+     * ({@code out[x = 4 tx + j] = tile[i][j][tx]}), done with two stages of two-vector permutes
+     * instead of a scalar scatter.
+     */
+    private static void storeInterleaved(float[] tile, int t0, int tw, int oh, int ow, float bias, float[] out, int plane,
+                                         boolean relu) {
+        int ty = t0 / tw, tx = t0 - ty * tw;
+        FloatVector b = FloatVector.broadcast(SPECIES, bias), zero = FloatVector.zero(SPECIES);
+        int rows = Math.min(4, oh - 4 * ty);
+        for (int i = 0; i < rows; i++) {
+            FloatVector a0 = FloatVector.fromArray(SPECIES, tile, (i * 4) * VL).add(b);
+            FloatVector a1 = FloatVector.fromArray(SPECIES, tile, (i * 4 + 1) * VL).add(b);
+            FloatVector a2 = FloatVector.fromArray(SPECIES, tile, (i * 4 + 2) * VL).add(b);
+            FloatVector a3 = FloatVector.fromArray(SPECIES, tile, (i * 4 + 3) * VL).add(b);
+            if (relu) {
+                a0 = a0.max(zero);
+                a1 = a1.max(zero);
+                a2 = a2.max(zero);
+                a3 = a3.max(zero);
+            }
+            FloatVector lo01 = ZIP1_LO.selectFrom(a0, a1), hi01 = ZIP1_HI.selectFrom(a0, a1);
+            FloatVector lo23 = ZIP1_LO.selectFrom(a2, a3), hi23 = ZIP1_HI.selectFrom(a2, a3);
+            int o = plane + (4 * ty + i) * ow + 4 * tx;
+            ZIP2_LO.selectFrom(lo01, lo23).intoArray(out, o);
+            ZIP2_HI.selectFrom(lo01, lo23).intoArray(out, o + VL);
+            ZIP2_LO.selectFrom(hi01, hi23).intoArray(out, o + 2 * VL);
+            ZIP2_HI.selectFrom(hi01, hi23).intoArray(out, o + 3 * VL);
+        }
     }
 
     /** Writes the valid outputs of the {@code VL} tiles from {@code t0}, adding the bias and the activation. */

@@ -48,6 +48,30 @@ class ConvolutionAlgorithmProperties {
         KernelEquivalenceProperties.assertClose(expected, actual, WINOGRAD_TOL_PER_TERM * cin * 9 + 2e-5);
     }
 
+    @Property(tries = 40)
+    void winogradPhasedLayoutMatchesScalar(@ForAll @IntRange(min = 1, max = 2) int n,
+                                           @ForAll @IntRange(min = 1, max = 9) int cin,
+                                           @ForAll @IntRange(min = 1, max = 9) int cout,
+                                           @ForAll @IntRange(min = 0, max = 2) int pad,
+                                           @ForAll @IntRange(min = 1, max = 23) int h,
+                                           @ForAll @IntRange(min = 1, max = 4) int vectorsPerRow,
+                                           @ForAll @IntRange(min = -3, max = 0) int trim,
+                                           @ForAll Activation activation,
+                                           @ForAll long seed) {
+        // Output widths whose tile rows are whole vectors (4 * VL * k, less up to 3 columns of a partial
+        // last tile): the phased input layout. Heights leave partial tile blocks.
+        int ow = 4 * PanamaKernels.VL * vectorsPerRow + trim;
+        int w = ow - 2 * pad + 2;
+        Assume.that(w >= 1 && h + 2 * pad >= 3);
+        Random r = new Random(seed);
+        ConvSpec spec = ConvSpec.of(cin, cout, 3, pad);
+        float[] wt = randomArray(r, spec.weightCount());
+        float[] bias = randomArray(r, cout);
+        Tensor x = random(r, n, cin, h, w);
+        KernelEquivalenceProperties.assertClose(SCALAR.conv2d(spec, wt, bias).apply(x, activation),
+                new WinogradConv2d(spec, wt, bias).apply(x, activation), WINOGRAD_TOL_PER_TERM * cin * 9 + 2e-5);
+    }
+
     @Property(tries = 6)
     void winogradMatchesScalarOnLayerSizedInputs(@ForAll @IntRange(min = 60, max = 70) int size,
                                                  @ForAll @IntRange(min = 64, max = 130) int cin,
