@@ -76,19 +76,36 @@ final class CountingKernels implements Kernels {
         };
     }
 
-    @Override public Tensor relu(Tensor x) { return k.relu(x); }
-    @Override public Tensor sigmoid(Tensor x) { return k.sigmoid(x); }
-    @Override public Tensor channelAffine(Tensor x, float[] s, float[] t, boolean relu) { return k.channelAffine(x, s, t, relu); }
-    @Override public Tensor instanceNorm(Tensor x, float[] g, float[] b, boolean relu) { return k.instanceNorm(x, g, b, relu); }
-    @Override public Tensor maxPool2d(Tensor x, int kk, int s, int p) { return k.maxPool2d(x, kk, s, p); }
-    @Override public Tensor add(Tensor a, Tensor b) { return k.add(a, b); }
-    @Override public Tensor multiplyByMap(Tensor x, Tensor map) { return k.multiplyByMap(x, map); }
-    @Override public Tensor avgPool2x2(Tensor x) { return k.avgPool2x2(x); }
-    @Override public Tensor upsampleNearest2x(Tensor x) { return k.upsampleNearest2x(x); }
-    @Override public Tensor resizeBilinear(Tensor x, int h, int w, boolean a) { return k.resizeBilinear(x, h, w, a); }
-    @Override public Tensor gridSample(Tensor in, Tensor grid, boolean a) { return k.gridSample(in, grid, a); }
-    @Override public Tensor softmaxSpatial(Tensor x, float t) { return k.softmaxSpatial(x, t); }
-    @Override public Tensor softmaxChannels(Tensor x) { return k.softmaxChannels(x); }
-    @Override public Tensor mixMotions(Tensor m, Tensor mo) { return k.mixMotions(m, mo); }
-    @Override public Tensor taylorMotions(Tensor d, Tensor s, Tensor a, int h, int w) { return k.taylorMotions(d, s, a, h, w); }
+    /** Per non-convolution kernel: nanoseconds, when {@code profile} is on. */
+    final java.util.Map<String, long[]> ops = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+    private <T> T timed(String op, java.util.function.Supplier<T> f) {
+        if (!profile) {
+            return f.get();
+        }
+        long t0 = System.nanoTime();
+        T r = f.get();
+        long dt = System.nanoTime() - t0;
+        long[] acc = ops.computeIfAbsent(op, x -> new long[1]);
+        synchronized (acc) {
+            acc[0] += dt;
+        }
+        return r;
+    }
+
+    @Override public Tensor relu(Tensor x) { return timed("relu", () -> k.relu(x)); }
+    @Override public Tensor sigmoid(Tensor x) { return timed("sigmoid", () -> k.sigmoid(x)); }
+    @Override public Tensor channelAffine(Tensor x, float[] s, float[] t, boolean relu) { return timed("channelAffine", () -> k.channelAffine(x, s, t, relu)); }
+    @Override public Tensor instanceNorm(Tensor x, float[] g, float[] b, boolean relu) { return timed("instanceNorm", () -> k.instanceNorm(x, g, b, relu)); }
+    @Override public Tensor maxPool2d(Tensor x, int kk, int s, int p) { return timed("maxPool2d", () -> k.maxPool2d(x, kk, s, p)); }
+    @Override public Tensor add(Tensor a, Tensor b) { return timed("add", () -> k.add(a, b)); }
+    @Override public Tensor multiplyByMap(Tensor x, Tensor map) { return timed("multiplyByMap", () -> k.multiplyByMap(x, map)); }
+    @Override public Tensor avgPool2x2(Tensor x) { return timed("avgPool2x2", () -> k.avgPool2x2(x)); }
+    @Override public Tensor upsampleNearest2x(Tensor x) { return timed("upsampleNearest2x", () -> k.upsampleNearest2x(x)); }
+    @Override public Tensor resizeBilinear(Tensor x, int h, int w, boolean a) { return timed("resizeBilinear", () -> k.resizeBilinear(x, h, w, a)); }
+    @Override public Tensor gridSample(Tensor in, Tensor grid, boolean a) { return timed("gridSample", () -> k.gridSample(in, grid, a)); }
+    @Override public Tensor softmaxSpatial(Tensor x, float t) { return timed("softmaxSpatial", () -> k.softmaxSpatial(x, t)); }
+    @Override public Tensor softmaxChannels(Tensor x) { return timed("softmaxChannels", () -> k.softmaxChannels(x)); }
+    @Override public Tensor mixMotions(Tensor m, Tensor mo) { return timed("mixMotions", () -> k.mixMotions(m, mo)); }
+    @Override public Tensor taylorMotions(Tensor d, Tensor s, Tensor a, int h, int w) { return timed("taylorMotions", () -> k.taylorMotions(d, s, a, h, w)); }
 }

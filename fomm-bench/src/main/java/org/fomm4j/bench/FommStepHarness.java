@@ -84,6 +84,7 @@ public final class FommStepHarness {
         if (Boolean.getBoolean("fomm4j.profile")) {
             k.layers.clear();
             k.networks.clear();
+            k.ops.clear();
             k.profile = true;
             long t0 = System.nanoTime();
             step.run();
@@ -104,8 +105,16 @@ public final class FommStepHarness {
                 System.out.printf("  %-26s %8.1f ms %6.1f GFLOP %6.1f GFLOP/s %4.0f%% of peak%n", e.getKey(),
                         e.getValue()[0] / 1e6, e.getValue()[1] / 1e9, g, 100 * g / peak);
             }
-            System.out.printf("  profiled step %.3f s, of which convolutions %.3f s (%.0f%%)%n", total, convs,
-                    100 * convs / total);
+            double others = 0;
+            StringBuilder sb = new StringBuilder("  other kernels, ms:");
+            for (var e : k.ops.entrySet()) {
+                others += e.getValue()[0] / 1e9;
+                sb.append(String.format(" %s %.1f", e.getKey(), e.getValue()[0] / 1e6));
+            }
+            System.out.println(sb);
+            System.out.printf("  profiled step %.3f s: convolutions %.3f s (%.0f%%), other kernels %.3f s, the rest"
+                    + " (keypoint math, TPS, concatenation, copies) %.3f s%n", total, convs, 100 * convs / total, others,
+                    total - convs - others);
             if (Boolean.getBoolean("fomm4j.shapes")) {
                 ConvShapes.compare(k.shapes, peak);
             }

@@ -32,7 +32,10 @@ import org.fomm4j.tensor.Tensor;
  * frame (median per round, then the median over rounds), the ratio to the faster peer, the CPU model
  * and ISA.
  *
- * <p>Usage: {@code PeerComparison [--peers DIR] [--rounds N] [--reps N]}; threads from
+ * <p>fomm4j's steps are timed after {@code --warmup} frames (default 20; the JIT compiles the code that runs
+ * once per frame only after tens of frames), whose times are printed too: first frame, then the rest.
+ *
+ * <p>Usage: {@code PeerComparison [--peers DIR] [--rounds N] [--reps N] [--warmup N]}; threads from
  * {@code -Dfomm4j.threads} (default: all cores). Without a peers directory only fomm4j is timed.
  */
 public final class PeerComparison {
@@ -43,14 +46,15 @@ public final class PeerComparison {
 
     public static void main(String[] args) throws IOException, InterruptedException {
         Path peers = Path.of("../shared/peers");
-        int rounds = 2, reps = 5;
+        int rounds = 2, reps = 5, warmup = 20;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--peers" -> peers = Path.of(args[++i]);
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (usage: PeerComparison [--peers DIR] [--rounds N] [--reps N])");
+                        + " (usage: PeerComparison [--peers DIR] [--rounds N] [--reps N] [--warmup N])");
             }
         }
         int threads = Parallel.threads();
@@ -71,10 +75,9 @@ public final class PeerComparison {
         Map<String, List<Double>> results = new LinkedHashMap<>();
         try (FommAnimator fa = new FommAnimator(fomm, source, AnimationMode.RELATIVE);
              TpsmmAnimator ta = new TpsmmAnimator(tpsmm, source, AnimationMode.RELATIVE, false)) {
-            for (int i = 0; i < 3; i++) {
-                fa.animate(driving);
-                ta.animate(driving);
-            }
+            // The JIT needs about 20 frames to compile the once-per-frame code paths; a video has hundreds.
+            System.out.printf("fomm4j warm-up (%d frames each; the peers run 1): FOMM %s s, TPSMM %s s%n", warmup,
+                    warm(() -> fa.animate(driving), warmup), warm(() -> ta.animate(driving), warmup));
             for (int r = 1; r <= rounds; r++) {
                 System.out.printf("round %d/%d%n", r, rounds);
                 record(results, "fomm4j fomm", time(() -> fa.animate(driving), reps));
@@ -114,6 +117,18 @@ public final class PeerComparison {
     private static void record(Map<String, List<Double>> results, String key, double seconds) {
         results.computeIfAbsent(key, k -> new ArrayList<>()).add(seconds);
         System.out.printf("  %s step s %.3f%n", key, seconds);
+    }
+
+    /** Runs {@code n} warm-up frames; "first + rest" seconds. */
+    private static String warm(Runnable step, int n) {
+        long t0 = System.nanoTime();
+        step.run();
+        long t1 = System.nanoTime();
+        for (int i = 1; i < n; i++) {
+            step.run();
+        }
+        long t2 = System.nanoTime();
+        return String.format("%.2f + %.2f", (t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }
 
     private static double time(Runnable step, int reps) {

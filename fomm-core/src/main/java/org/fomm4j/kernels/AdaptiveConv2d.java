@@ -10,6 +10,8 @@ import org.fomm4j.tensor.Tensor;
  *       enough tiles and channels: 4x fewer multiply-adds;</li>
  *   <li>{@link Algorithm#CHANNELS} ({@link ChannelVectorConv2d}) for small images, where output channels
  *       fill the vectors better than pixels;</li>
+ *   <li>{@link Algorithm#NARROW} ({@link NarrowConv2d}) for stride-1 layers with 1-3 output channels
+ *       on AVX-512;</li>
  *   <li>{@link Algorithm#PIXELS} ({@link PanamaConv2d}) otherwise.</li>
  * </ul>
  * Each is built (weights transformed and packed) on first use, so a layer only ever run at one size
@@ -18,11 +20,11 @@ import org.fomm4j.tensor.Tensor;
  *
  * <p>Overrides, for comparing and for running the parity tests through one path:
  * {@code -Dfomm4j.winograd=never|always} (always: every 3x3 stride-1 layer) and
- * {@code -Dfomm4j.conv=pixels|channels} (every layer not taken by Winograd).
+ * {@code -Dfomm4j.conv=pixels|channels|narrow} (every layer not taken by Winograd; narrow where it applies).
  */
 final class AdaptiveConv2d implements Conv2d {
     /** The convolution algorithms. */
-    enum Algorithm { WINOGRAD, PIXELS, CHANNELS }
+    enum Algorithm { WINOGRAD, PIXELS, CHANNELS, NARROW }
 
     private static final String WINOGRAD_MODE = System.getProperty("fomm4j.winograd", "auto");
     private static final String CONV_MODE = System.getProperty("fomm4j.conv", "auto");
@@ -69,12 +71,22 @@ final class AdaptiveConv2d implements Conv2d {
             case "channels" -> {
                 return Algorithm.CHANNELS;
             }
+            case "narrow" -> {
+                if (spec.outChannels() <= NarrowConv2d.MAX_OUT && spec.stride() == 1) {
+                    return Algorithm.NARROW;
+                }
+                return Algorithm.PIXELS;
+            }
             default -> {
                 // Measured: with at most 16x16 outputs and 32+ output channels, channels in the lanes win
                 // (1.4-4x at 4x4 and 8x8), and so do strided layers with 64+ output channels (their pixel
                 // panels are gathers either way); large images with few output channels (the 7x7 heads)
                 // need pixels.
                 long pixels = (long) oh * ow;
+                // 1-3 output channels (the 7x7 heads): their own 3 x 8-vector tile, where AVX-512 holds it.
+                if (MicroKernel.WIDE && spec.outChannels() <= NarrowConv2d.MAX_OUT && spec.stride() == 1) {
+                    return Algorithm.NARROW;
+                }
                 boolean channels = pixels <= 256 && spec.outChannels() >= 32
                         || spec.stride() > 1 && spec.outChannels() >= 64;
                 return channels ? Algorithm.CHANNELS : Algorithm.PIXELS;
@@ -102,6 +114,7 @@ final class AdaptiveConv2d implements Conv2d {
                     case WINOGRAD -> new WinogradConv2d(spec, weight, bias);
                     case PIXELS -> new PanamaConv2d(spec, weight, bias);
                     case CHANNELS -> new ChannelVectorConv2d(spec, weight, bias);
+                    case NARROW -> new NarrowConv2d(spec, weight, bias);
                 };
                 built[a.ordinal()] = c;
             }

@@ -10,9 +10,9 @@ public final class ConvAlgorithms {
     private ConvAlgorithms() {
     }
 
-    /** Names accepted by {@link #build}: {@code winograd}, {@code pixels}, {@code channels}. */
+    /** Names accepted by {@link #build}: {@code winograd}, {@code pixels}, {@code channels}, {@code narrow}. */
     public static List<String> names() {
-        return List.of("winograd", "pixels", "channels");
+        return List.of("winograd", "pixels", "channels", "narrow");
     }
 
     /** Whether {@code algorithm} can run {@code spec} ({@code winograd}: 3x3, stride 1, one group). */
@@ -20,8 +20,11 @@ public final class ConvAlgorithms {
         if (spec.groups() != 1) {
             return false;
         }
-        return !algorithm.equals("winograd")
-                || spec.kernelH() == 3 && spec.kernelW() == 3 && spec.stride() == 1;
+        return switch (algorithm) {
+            case "winograd" -> spec.kernelH() == 3 && spec.kernelW() == 3 && spec.stride() == 1;
+            case "narrow" -> spec.outChannels() <= NarrowConv2d.MAX_OUT && spec.stride() == 1;
+            default -> true;
+        };
     }
 
     /** The algorithm the adaptive convolution picks for {@code spec} at output size {@code oh x ow}. */
@@ -44,6 +47,7 @@ public final class ConvAlgorithms {
             case "winograd" -> new WinogradConv2d(spec, weight, bias);
             case "pixels" -> new PanamaConv2d(spec, weight, bias);
             case "channels" -> new ChannelVectorConv2d(spec, weight, bias);
+            case "narrow" -> new NarrowConv2d(spec, weight, bias);
             default -> throw new IllegalArgumentException("unknown convolution algorithm " + algorithm
                     + " (known: " + names() + ")");
         };

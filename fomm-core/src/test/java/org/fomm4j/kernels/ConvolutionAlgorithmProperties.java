@@ -115,6 +115,27 @@ class ConvolutionAlgorithmProperties {
                 new ChannelVectorConv2d(spec, wt, bias).apply(x, activation), 2e-6 * cin * kernel * kernel + 1e-6);
     }
 
+    @Property(tries = 50)
+    void narrowConvolutionMatchesScalar(@ForAll @IntRange(min = 1, max = 2) int n,
+                                        @ForAll @IntRange(min = 1, max = 40) int cin,
+                                        @ForAll @IntRange(min = 1, max = 3) int cout,
+                                        @ForAll @IntRange(min = 1, max = 7) int kernel,
+                                        @ForAll @IntRange(min = 0, max = 3) int pad,
+                                        @ForAll @IntRange(min = 1, max = 40) int h,
+                                        @ForAll @IntRange(min = 1, max = 70) int w,
+                                        @ForAll Activation activation,
+                                        @ForAll long seed) {
+        // 1-3 output channels, images smaller and larger than one 8-vector tile, rows wrapping inside a tile.
+        Assume.that(h + 2 * pad >= kernel && w + 2 * pad >= kernel);
+        Random r = new Random(seed);
+        ConvSpec spec = ConvSpec.of(cin, cout, kernel, pad);
+        float[] wt = randomArray(r, spec.weightCount());
+        float[] bias = randomArray(r, cout);
+        Tensor x = random(r, n, cin, h, w);
+        KernelEquivalenceProperties.assertClose(SCALAR.conv2d(spec, wt, bias).apply(x, activation),
+                new NarrowConv2d(spec, wt, bias).apply(x, activation), 2e-6 * cin * kernel * kernel + 1e-6);
+    }
+
     @Property(tries = 30)
     void dispatchedThreeByThreeMatchesScalar(@ForAll @IntRange(min = 1, max = 33) int cin,
                                              @ForAll @IntRange(min = 1, max = 70) int cout,
