@@ -15,8 +15,10 @@ import org.fomm4j.tensor.Tensor;
 /**
  * A quick report without JMH: seconds per animation step of the full-size vox-256 models with random
  * weights (median of N frames after warm-up), the convolution FLOPs per step and the achieved
- * GFLOP/s. Usage: {@code FommStepHarness [frames] [fomm|tpsmm|both]}; {@code -Dfomm4j.profile=true}
- * adds the time per convolution shape.
+ * GFLOP/s, GC and allocation during the timed steps. Usage: {@code FommStepHarness [frames] [fomm|tpsmm|both]};
+ * {@code -Dfomm4j.warmup=N} warm-up frames (default 20); {@code -Dfomm4j.profile=true} adds the time per
+ * convolution shape, per network and per other kernel, {@code -Dfomm4j.shapes=true} times every convolution
+ * algorithm on every shape.
  */
 public final class FommStepHarness {
     private FommStepHarness() {
@@ -59,7 +61,9 @@ public final class FommStepHarness {
     }
 
     private static void report(String name, CountingKernels k, long sourceFlops, long stepFlops, int frames, Runnable step) {
-        for (int i = 0; i < 3; i++) {
+        // -Dfomm4j.warmup=N frames first (default 20): the JIT compiles the once-per-frame code paths only
+        // after tens of frames.
+        for (int i = 0, n = Integer.getInteger("fomm4j.warmup", 20); i < n; i++) {
             step.run();
         }
         double[] t = new double[frames];
@@ -75,7 +79,7 @@ public final class FommStepHarness {
         System.out.printf("%s vox-256, kernels %s, %d threads%n", name, k.name(), Parallel.threads());
         System.out.printf("source side (once): %.1f GFLOP; per step: %.1f GFLOP (convolutions)%n", sourceFlops / 1e9, stepFlops / 1e9);
         System.out.printf("seconds per step: median %.3f (min %.3f, max %.3f over %d frames)%n", median, t[0], t[frames - 1], frames);
-        System.out.printf("achieved: %.1f GFLOP/s, %.0f%% of the measured FMA peak%n", stepFlops / median / 1e9,
+        System.out.printf("effective: %.1f GFLOP/s (direct-convolution FLOPs per second; Winograd layers execute 4x fewer), %.0f%% of the measured FMA peak%n", stepFlops / median / 1e9,
                 100 * stepFlops / median / 1e9 / peak);
         System.out.printf("peak RSS so far: %s; during the timed steps: %d GCs (%d ms), %.1f MB allocated per step (all threads)%n",
                 peakRss(), gcs, gcMs, alloc / 1e6 / frames);
