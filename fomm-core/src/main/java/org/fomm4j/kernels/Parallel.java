@@ -1,18 +1,70 @@
 package org.fomm4j.kernels;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
-import java.util.stream.IntStream;
 
 /**
- * The one pool all kernels run on: a {@link ForkJoinPool} sized to the available cores (override
- * with {@code -Dfomm4j.threads=N}). Platform threads, not virtual threads: the work is CPU-bound.
+ * The pool all kernels run on: {@code threads() - 1} daemon workers plus the calling thread, sized to
+ * the available cores ({@code -Dfomm4j.threads=N}). Platform threads: the work is CPU-bound.
+ *
+ * <p>A step issues hundreds of parallel loops, many over small layers (4x4 to 16x16 images) that take
+ * tens of microseconds, so the per-loop cost matters more than work stealing: a loop is published to
+ * the parked workers, every participant claims task indices from one atomic counter (no task objects,
+ * no splitting), and the caller waits for the last one. Workers spin for {@value #SPIN_NANOS} ns after
+ * a loop (the next one usually follows at once) and then park, so an idle library uses no CPU.
+ *
+ * <p>One loop runs at a time: a loop started while another runs (another thread, or a task that starts
+ * a loop itself) runs serially in its caller. An exception in a task is rethrown by {@link #forEach}
+ * after all tasks finished.
  */
 public final class Parallel {
     private static final int THREADS = Math.max(1,
             Integer.getInteger("fomm4j.threads", Runtime.getRuntime().availableProcessors()));
-    private static final ForkJoinPool POOL = new ForkJoinPool(THREADS);
+    private static final long SPIN_NANOS = 50_000;
+    private static final ReentrantLock RUNNING = new ReentrantLock();
+    private static final Thread[] WORKERS = new Thread[THREADS - 1];
+    /** The current loop; replaced (never mutated) per loop. */
+    private static volatile Loop current;
+
+    private static final class Loop {
+        final int n;
+        final IntConsumer body;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger finished = new AtomicInteger();
+        final Thread caller = Thread.currentThread();
+        volatile Throwable error;
+
+        Loop(int n, IntConsumer body) {
+            this.n = n;
+            this.body = body;
+        }
+
+        void work() {
+            int done = 0;
+            for (int i; (i = next.getAndIncrement()) < n; ) {
+                try {
+                    body.accept(i);
+                } catch (Throwable t) {
+                    error = t;
+                }
+                done++;
+            }
+            if (done > 0 && finished.addAndGet(done) == n) {
+                LockSupport.unpark(caller);
+            }
+        }
+    }
+
+    static {
+        for (int i = 0; i < WORKERS.length; i++) {
+            Thread t = new Thread(Parallel::workerLoop, "fomm4j-worker-" + (i + 1));
+            t.setDaemon(true);
+            WORKERS[i] = t;
+            t.start();
+        }
+    }
 
     private Parallel() {
     }
@@ -21,22 +73,58 @@ public final class Parallel {
         return THREADS;
     }
 
+    private static void workerLoop() {
+        Loop seen = null;
+        while (true) {
+            Loop l = current;
+            if (l != null && l != seen) {
+                seen = l;
+                l.work();
+                continue;
+            }
+            // Spin briefly for the next loop, then park until one is published.
+            long until = System.nanoTime() + SPIN_NANOS;
+            while ((l = current) == null || l == seen) {
+                if (System.nanoTime() > until) {
+                    LockSupport.park();
+                } else {
+                    Thread.onSpinWait();
+                }
+            }
+        }
+    }
+
     /** Runs {@code body(i)} for {@code i in [0, n)} on the pool and waits for all of them. */
     public static void forEach(int n, IntConsumer body) {
         if (n <= 0) {
             return;
         }
-        if (n == 1 || THREADS == 1) {
+        if (n == 1 || THREADS == 1 || RUNNING.isHeldByCurrentThread() || !RUNNING.tryLock()) {
             for (int i = 0; i < n; i++) {
                 body.accept(i);
             }
             return;
         }
-        // A parallel stream started from inside a pool's worker runs on that pool.
-        if (Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == POOL) {
-            IntStream.range(0, n).parallel().forEach(body);
-        } else {
-            POOL.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+        Loop loop = new Loop(n, body);
+        try {
+            current = loop;
+            for (Thread w : WORKERS) {
+                LockSupport.unpark(w);
+            }
+            loop.work();
+            while (loop.finished.get() < n) {
+                LockSupport.parkNanos(loop, 20_000);
+            }
+        } finally {
+            current = null;
+            RUNNING.unlock();
+        }
+        Throwable e = loop.error;
+        if (e instanceof RuntimeException re) {
+            throw re;
+        }
+        if (e instanceof Error err) {
+            throw err;
         }
     }
 }
