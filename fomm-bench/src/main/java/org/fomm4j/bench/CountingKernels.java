@@ -108,4 +108,5 @@ final class CountingKernels implements Kernels {
     @Override public Tensor softmaxChannels(Tensor x) { return timed("softmaxChannels", () -> k.softmaxChannels(x)); }
     @Override public Tensor mixMotions(Tensor m, Tensor mo) { return timed("mixMotions", () -> k.mixMotions(m, mo)); }
     @Override public Tensor taylorMotions(Tensor d, Tensor s, Tensor a, int h, int w) { return timed("taylorMotions", () -> k.taylorMotions(d, s, a, h, w)); }
+    @Override public Tensor tpsMotions(Tensor d, Tensor s, int g, int h, int w) { return timed("tpsMotions", () -> k.tpsMotions(d, s, g, h, w)); }
 }

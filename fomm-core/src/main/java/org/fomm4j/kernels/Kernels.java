@@ -110,4 +110,16 @@ public interface Kernels {
      * @return {@code [N, K + 1, height, width, 2]}
      */
     Tensor taylorMotions(Tensor kpDriving, Tensor kpSource, Tensor affine, int height, int width);
+
+    /**
+     * TPSMM's thin-plate-spline motions over the coordinate grid ({@code TPS.transform_frame}, paper eq. 2):
+     * every group of {@code groupSize} driving keypoints and their source keypoints defines one spline
+     * ({@link ThinPlateSpline}), evaluated at every pixel centre ({@code (x, y)} in {@code [-1, 1]}).
+     *
+     * @param kpDriving {@code [N, G * groupSize, 2]} control points
+     * @param kpSource  {@code [N, G * groupSize, 2]} targets
+     * @return {@code [N, G, height, width, 2]}: where each driving-frame pixel samples the source
+     * @throws ArithmeticException if a spline's regularized system is singular
+     */
+    Tensor tpsMotions(Tensor kpDriving, Tensor kpSource, int groupSize, int height, int width);
 }

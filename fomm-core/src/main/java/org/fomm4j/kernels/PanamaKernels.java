@@ -8,7 +8,7 @@ import org.fomm4j.tensor.Tensor;
 /**
  * {@link Kernels} on the JDK Vector API: convolution ({@link AdaptiveConv2d}: Winograd, pixel- or
  * channel-vectorized GEMM per layer shape), the element-wise passes, and the per-pixel kernels of
- * {@link PanamaMaps} (instance norm, sigmoid, upsampling, both softmaxes, motion mixing, Taylor motions,
+ * {@link PanamaMaps} (instance norm, sigmoid, upsampling, both softmaxes, motion mixing, Taylor motions, TPS motions,
  * and on x86 {@code grid_sample} and bilinear resizing, which gather). Pooling stays the scalar
  * reference's (parallel; a few milliseconds per step). Loaded only through {@link KernelProvider}, so
  * that a JVM without {@code jdk.incubator.vector} never touches this class.
@@ -172,5 +172,10 @@ final class PanamaKernels extends ScalarKernels {
     public Tensor resizeBilinear(Tensor x, int outH, int outW, boolean alignCorners) {
         return PanamaMaps.GATHER ? PanamaMaps.resizeBilinear(x, outH, outW, alignCorners)
                 : super.resizeBilinear(x, outH, outW, alignCorners);
+    }
+
+    @Override
+    public Tensor tpsMotions(Tensor kpDriving, Tensor kpSource, int groupSize, int height, int width) {
+        return PanamaMaps.tpsMotions(kpDriving, kpSource, groupSize, height, width);
     }
 }

@@ -463,4 +463,68 @@ final class PanamaMaps {
         });
         return Tensor.of(out, n, c, outH, outW);
     }
+
+    /**
+     * {@link ThinPlateSpline#motions} with the splines evaluated {@code VL} pixels at a time: the fit (a
+     * small double-precision solve per group) is the scalar one; the evaluation does the reference's
+     * float32 operations in its order, with {@link VectorMath#log} for the kernel {@code r^2 log r^2}.
+     */
+    static Tensor tpsMotions(Tensor kpDriving, Tensor kpSource, int groupSize, int height, int width) {
+        int bs = kpDriving.dim(0), points = kpDriving.dim(1), groups = points / groupSize;
+        kpSource.requireShape("kpSource", bs, points, 2);
+        float[] gx = CoordinateGrid.axis(width), gy = CoordinateGrid.axis(height);
+        float[] out = FrameArena.floats(bs * groups * height * width * 2);
+        ThinPlateSpline[] splines = new ThinPlateSpline[bs * groups];
+        for (int task = 0; task < bs * groups; task++) {
+            int b = task / groups, g = task % groups;
+            float[] c = new float[groupSize * 2], t = new float[groupSize * 2];
+            for (int i = 0; i < groupSize * 2; i++) {
+                c[i] = kpDriving.get((b * points + g * groupSize) * 2 + i);
+                t[i] = kpSource.get((b * points + g * groupSize) * 2 + i);
+            }
+            splines[task] = ThinPlateSpline.fit(c, t);
+        }
+        int n = groupSize;
+        Parallel.forEach(bs * groups * height, task -> {
+            int spline = task / height, y = task % height;
+            float[] c = splines[spline].control(), p = splines[spline].params();
+            float ax = p[2 * n], bx = p[2 * (n + 1)], cx = p[2 * (n + 2)];
+            float ay = p[2 * n + 1], by = p[2 * (n + 1) + 1], cy = p[2 * (n + 2) + 1];
+            float yy = gy[y];
+            FloatVector vy = FloatVector.broadcast(SPECIES, yy);
+            int base = (spline * height + y) * width * 2;
+            int x = 0;
+            for (int bound = SPECIES.loopBound(width); x < bound; x += VL) {
+                FloatVector vx = FloatVector.fromArray(SPECIES, gx, x);
+                FloatVector tx = vx.mul(ax).add(vy.mul(bx)).add(cx);
+                FloatVector ty = vx.mul(ay).add(vy.mul(by)).add(cy);
+                FloatVector rx = FloatVector.zero(SPECIES), ry = rx;
+                for (int i = 0; i < n; i++) {
+                    FloatVector dx = vx.sub(c[2 * i]), dy = vy.sub(c[2 * i + 1]);
+                    FloatVector r2 = dx.mul(dx).add(dy.mul(dy));
+                    FloatVector w = r2.mul(VectorMath.log(r2.add(1e-9f)));
+                    rx = rx.add(w.mul(p[2 * i]));
+                    ry = ry.add(w.mul(p[2 * i + 1]));
+                }
+                FloatVector ox = tx.add(rx), oy = ty.add(ry);
+                VectorMath.zipLo(ox, oy).intoArray(out, base + 2 * x);
+                VectorMath.zipHi(ox, oy).intoArray(out, base + 2 * x + VL);
+            }
+            for (; x < width; x++) {
+                float xx = gx[x];
+                float tx = ax * xx + bx * yy + cx, ty = ay * xx + by * yy + cy;
+                float rx = 0f, ry = 0f;
+                for (int i = 0; i < n; i++) {
+                    float dx = xx - c[2 * i], dy = yy - c[2 * i + 1];
+                    float r2 = dx * dx + dy * dy;
+                    float w = r2 * VectorMath.log(r2 + 1e-9f);
+                    rx += w * p[2 * i];
+                    ry += w * p[2 * i + 1];
+                }
+                out[base + 2 * x] = tx + rx;
+                out[base + 2 * x + 1] = ty + ry;
+            }
+        });
+        return Tensor.of(out, bs, groups, height, width, 2);
+    }
 }

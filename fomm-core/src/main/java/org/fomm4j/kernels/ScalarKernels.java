@@ -485,4 +485,9 @@ public class ScalarKernels implements Kernels {
         }
         return Tensor.of(out, n, k + 1, height, width, 2);
     }
+
+    @Override
+    public Tensor tpsMotions(Tensor kpDriving, Tensor kpSource, int groupSize, int height, int width) {
+        return ThinPlateSpline.motions(kpDriving, kpSource, groupSize, height, width);
+    }
 }

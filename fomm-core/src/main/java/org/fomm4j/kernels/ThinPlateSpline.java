@@ -99,6 +99,16 @@ public final class ThinPlateSpline {
         return params.clone();
     }
 
+    /** Control points {@code (x, y)} interleaved (not a copy). */
+    float[] control() {
+        return control;
+    }
+
+    /** {@code (n + 3) x 2} parameters: kernel weights, then the affine coefficients of x, y and 1 (not a copy). */
+    float[] params() {
+        return params;
+    }
+
     /** Writes {@code T(x, y)} to {@code out[off], out[off + 1]} (float32, the reference's order). */
     public void apply(float x, float y, float[] out, int off) {
         int n = control.length / 2;

@@ -5,6 +5,7 @@ import static org.fomm4j.kernels.PanamaKernels.VL;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -78,5 +79,77 @@ final class VectorMath {
             s += scratch[i];
         }
         return s;
+    }
+
+    private static final float SQRTHF = 0.707106781186547524f;
+    private static final float[] LOG_P = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f,
+            1.4249322787e-1f, -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
+
+    /**
+     * Natural log (Cephes {@code logf}) for positive normal inputs, within 2 ulp of {@code Math.log};
+     * built, like {@link #exp}, from exact operations only, with {@link #log(float)} its scalar mirror.
+     */
+    static FloatVector log(FloatVector x) {
+        IntVector bits = (IntVector) x.reinterpretAsInts();
+        // x = m * 2^e with m in [0.5, 1).
+        IntVector e = bits.lanewise(VectorOperators.LSHR, 23).sub(126);
+        FloatVector m = bits.and(0x807FFFFF).or(0x3F000000).reinterpretAsFloats();
+        VectorMask<Float> small = m.lt(SQRTHF);
+        // m < sqrt(1/2): use 2m - 1 and e - 1, else m - 1.
+        FloatVector f = m.add(m, small).sub(1f);
+        FloatVector fe = (FloatVector) e.sub(1, small.cast(e.species())).convert(VectorOperators.I2F, 0);
+        FloatVector z = f.mul(f);
+        FloatVector y = FloatVector.broadcast(SPECIES, LOG_P[0]);
+        for (int i = 1; i < LOG_P.length; i++) {
+            y = y.mul(f).add(LOG_P[i]);
+        }
+        y = y.mul(f).mul(z);
+        y = y.add(fe.mul(C2));
+        y = y.sub(z.mul(0.5f));
+        return f.add(y).add(fe.mul(C1));
+    }
+
+    static float log(float x) {
+        int bits = Float.floatToRawIntBits(x);
+        int e = (bits >>> 23) - 126;
+        float m = Float.intBitsToFloat((bits & 0x807FFFFF) | 0x3F000000);
+        float f;
+        if (m < SQRTHF) {
+            e -= 1;
+            f = (m + m) - 1f;
+        } else {
+            f = m - 1f;
+        }
+        float fe = e;
+        float z = f * f;
+        float y = LOG_P[0];
+        for (int i = 1; i < LOG_P.length; i++) {
+            y = y * f + LOG_P[i];
+        }
+        y = y * f * z;
+        y = y + fe * C2;
+        y = y - z * 0.5f;
+        return (f + y) + fe * C1;
+    }
+
+    private static final FloatVector ZIP_LO = lanes(l -> (l & 1) == 0 ? l / 2 : VL + l / 2);
+    private static final FloatVector ZIP_HI = lanes(l -> (l & 1) == 0 ? VL / 2 + l / 2 : VL + VL / 2 + l / 2);
+
+    private static FloatVector lanes(java.util.function.IntUnaryOperator f) {
+        float[] a = new float[VL];
+        for (int l = 0; l < VL; l++) {
+            a[l] = f.applyAsInt(l);
+        }
+        return FloatVector.fromArray(SPECIES, a, 0);
+    }
+
+    /** {@code [a0, b0, a1, b1, ...]}: the first halves of {@code a} and {@code b} interleaved. */
+    static FloatVector zipLo(FloatVector a, FloatVector b) {
+        return ZIP_LO.selectFrom(a, b);
+    }
+
+    /** The second halves of {@code a} and {@code b} interleaved. */
+    static FloatVector zipHi(FloatVector a, FloatVector b) {
+        return ZIP_HI.selectFrom(a, b);
     }
 }

@@ -61,6 +61,63 @@ class PerPixelKernelProperties {
         }
     }
 
+    @Property(tries = 200)
+    void vectorLogIsItsScalarMirrorAndCloseToMathLog(@ForAll long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[PanamaKernels.VL];
+        for (int i = 0; i < x.length; i++) {
+            // Positive normal floats over many binades, and the TPS kernel's arguments near 1e-9.
+            x[i] = (float) Math.exp((r.nextDouble() * 2 - 1) * (r.nextBoolean() ? 80 : 3));
+        }
+        float[] v = new float[x.length];
+        VectorMath.log(jdk.incubator.vector.FloatVector.fromArray(PanamaKernels.SPECIES, x, 0)).intoArray(v, 0);
+        for (int i = 0; i < x.length; i++) {
+            float s = VectorMath.log(x[i]);
+            org.junit.jupiter.api.Assertions.assertEquals(Float.floatToIntBits(s), Float.floatToIntBits(v[i]), "x = " + x[i]);
+            float ref = (float) Math.log(x[i]);
+            float xi = x[i];
+            org.junit.jupiter.api.Assertions.assertTrue(Math.abs(s - ref) <= 2 * Math.ulp(ref) + 1e-7f,
+                    () -> "log(" + xi + ") = " + s + " vs Math.log " + ref);
+        }
+    }
+
+    @Property(tries = 40)
+    void tpsMotions(@ForAll @IntRange(min = 1, max = 2) int n,
+                    @ForAll @IntRange(min = 1, max = 4) int groups,
+                    @ForAll @IntRange(min = 2, max = 37) int h,
+                    @ForAll @IntRange(min = 2, max = 53) int w,
+                    @ForAll long seed) {
+        // The splines' fit is shared; the evaluation differs from the reference only in log (2 ulp). Keypoints
+        // are jittered pentagons, spread out like the detector's: with nearly coincident points the ridge
+        // system is near-singular, its large weights cancel and amplify any last-bit difference (that case is
+        // covered end to end by TpsmmParityTest on the real fixture).
+        Random r = new Random(seed);
+        Tensor kpD = pentagons(r, n, groups), kpS = pentagons(r, n, groups);
+        Tensor expected = SCALAR.tpsMotions(kpD, kpS, 5, h, w), actual = PANAMA.tpsMotions(kpD, kpS, 5, h, w);
+        for (int i = 0; i < expected.size(); i++) {
+            double e = expected.get(i), d = Math.abs(actual.get(i) - e);
+            int idx = i;
+            org.junit.jupiter.api.Assertions.assertTrue(d <= 1e-6 + 1e-6 * Math.abs(e),
+                    () -> "element " + idx + ": " + actual.get(idx) + " vs " + e);
+        }
+    }
+
+    static Tensor pentagons(Random r, int n, int groups) {
+        Tensor t = Tensor.zeros(n, groups * 5, 2);
+        for (int b = 0; b < n; b++) {
+            for (int g = 0; g < groups; g++) {
+                float cx = r.nextFloat() - 0.5f, cy = r.nextFloat() - 0.5f, rad = 0.2f + 0.3f * r.nextFloat();
+                for (int i = 0; i < 5; i++) {
+                    double a = 2 * Math.PI * i / 5 + 0.3 * (r.nextDouble() - 0.5);
+                    int o = ((b * groups + g) * 5 + i) * 2;
+                    t.data()[o] = cx + rad * (float) Math.cos(a) + 0.05f * (r.nextFloat() - 0.5f);
+                    t.data()[o + 1] = cy + rad * (float) Math.sin(a) + 0.05f * (r.nextFloat() - 0.5f);
+                }
+            }
+        }
+        return t;
+    }
+
     @Property(tries = 60)
     void softmaxes(@ForAll @IntRange(min = 1, max = 2) int n,
                    @ForAll @IntRange(min = 1, max = 12) int c,

@@ -9,7 +9,6 @@ import org.fomm4j.kernels.Conv2d;
 import org.fomm4j.kernels.ConvSpec;
 import org.fomm4j.kernels.CoordinateGrid;
 import org.fomm4j.kernels.Kernels;
-import org.fomm4j.kernels.ThinPlateSpline;
 import org.fomm4j.nn.AntiAliasInterpolation2d;
 import org.fomm4j.nn.Heatmaps;
 import org.fomm4j.nn.Hourglass;
@@ -107,7 +106,7 @@ public final class TpsmmDenseMotionNetwork {
         kpSource.requireShape("TPSMM source keypoints", n, points, 2);
 
         // Transformations: background then K TPS, [N, K+1, h, w, 2].
-        Tensor tps = ThinPlateSpline.motions(kpDriving, kpSource, 5, h, w);
+        Tensor tps = k.tpsMotions(kpDriving, kpSource, 5, h, w);
         float[] gx = CoordinateGrid.axis(w), gy = CoordinateGrid.axis(h);
         float[] trans = FrameArena.zeros(n * m * hw * 2);
         float[] tp = tps.data();
