@@ -49,18 +49,26 @@ final class CountingKernels implements Kernels {
             }
 
             @Override
+            public Tensor applyUpsampled2x(Tensor input, Activation activation) {
+                return measure(input.dim(0), 2 * input.dim(2), 2 * input.dim(3), () -> c.applyUpsampled2x(input, activation));
+            }
+
+            @Override
             public Tensor apply(Tensor input, Activation activation) {
-                long f = input.dim(0) * spec.flops(input.dim(2), input.dim(3));
+                return measure(input.dim(0), input.dim(2), input.dim(3), () -> c.apply(input, activation));
+            }
+
+            private Tensor measure(int n, int h, int w, java.util.function.Supplier<Tensor> run) {
+                long f = n * spec.flops(h, w);
                 convFlops.add(f);
                 if (!profile) {
-                    return c.apply(input, activation);
+                    return run.get();
                 }
                 long t0 = System.nanoTime();
-                Tensor out = c.apply(input, activation);
+                Tensor out = run.get();
                 long dt = System.nanoTime() - t0;
-                String key = String.format("%4d->%4d k%d %3dx%-3d", spec.inChannels(), spec.outChannels(), spec.kernelH(),
-                        input.dim(2), input.dim(3));
-                shapes.putIfAbsent(key, new Object[] {spec, input.dim(2), input.dim(3)});
+                String key = String.format("%4d->%4d k%d %3dx%-3d", spec.inChannels(), spec.outChannels(), spec.kernelH(), h, w);
+                shapes.putIfAbsent(key, new Object[] {spec, h, w});
                 long[] acc = layers.computeIfAbsent(key, x -> new long[2]);
                 synchronized (acc) {
                     acc[0] += dt;
@@ -75,7 +83,6 @@ final class CountingKernels implements Kernels {
             }
         };
     }
-
     /** Per non-convolution kernel: nanoseconds, when {@code profile} is on. */
     final java.util.Map<String, long[]> ops = new java.util.concurrent.ConcurrentSkipListMap<>();
 

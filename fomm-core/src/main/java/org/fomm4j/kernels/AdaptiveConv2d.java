@@ -105,6 +105,16 @@ final class AdaptiveConv2d implements Conv2d {
         return get(choose(spec, spec.outH(s[2]), spec.outW(s[3]))).apply(input, activation);
     }
 
+    @Override
+    public Tensor applyUpsampled2x(Tensor input, Activation activation) {
+        int[] s = ScalarKernels.checkConvInput(spec, input);
+        Algorithm a = choose(spec, spec.outH(2 * s[2]), spec.outW(2 * s[3]));
+        if (a == Algorithm.WINOGRAD) {
+            return get(a).applyUpsampled2x(input, activation);
+        }
+        return get(a).apply(PanamaMaps.upsampleNearest2x(input), activation);
+    }
+
     /** The implementation of {@code a} for this layer, built on first use. */
     Conv2d get(Algorithm a) {
         synchronized (built) {

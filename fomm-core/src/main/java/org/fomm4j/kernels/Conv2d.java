@@ -17,4 +17,15 @@ public interface Conv2d {
      * @throws IllegalArgumentException if the channel count or rank does not match
      */
     Tensor apply(Tensor input, Activation activation);
+
+    /**
+     * {@code apply(upsampleNearest2x(input), activation)} ({@code F.interpolate(scale_factor=2)} then the
+     * convolution, as the references' {@code UpBlock2d}): implementations that can read the input upsampled
+     * while packing it override this, so the 4x larger upsampled tensor is never written.
+     *
+     * @param input {@code [N, inChannels, H, W]}; the convolution sees {@code [N, inChannels, 2H, 2W]}
+     */
+    default Tensor applyUpsampled2x(Tensor input, Activation activation) {
+        return apply(ScalarKernels.upsample2x(input), activation);
+    }
 }

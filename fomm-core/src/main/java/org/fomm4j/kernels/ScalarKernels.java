@@ -250,6 +250,11 @@ public class ScalarKernels implements Kernels {
         return Tensor.of(out, n, c, oh, ow);
     }
 
+    /** Nearest x2 upsampling as a static helper (for {@link Conv2d#applyUpsampled2x}'s default). */
+    static Tensor upsample2x(Tensor x) {
+        return new ScalarKernels().upsampleNearest2x(x);
+    }
+
     @Override
     public Tensor upsampleNearest2x(Tensor x) {
         x.requireRank("upsampleNearest2x input", 4);

@@ -94,8 +94,20 @@ final class WinogradConv2d implements Conv2d {
 
     @Override
     public Tensor apply(Tensor input, Activation activation) {
+        return run(input, activation, false);
+    }
+
+    /** Reads the input upsampled (nearest, x2) while copying it into the padded buffer: no upsampled copy. */
+    @Override
+    public Tensor applyUpsampled2x(Tensor input, Activation activation) {
+        return run(input, activation, true);
+    }
+
+    private Tensor run(Tensor input, Activation activation, boolean up2) {
         int[] s = ScalarKernels.checkConvInput(spec, input);
-        int n = s[0], h = s[2], w = s[3];
+        int u = up2 ? 2 : 1;
+        // h, w: the size the convolution sees (upsampled); sh, sw: the stored input's.
+        int n = s[0], sh = s[2], sw = s[3], h = u * sh, w = u * sw;
         int cin = spec.inChannels(), cout = spec.outChannels();
         int oh = spec.outH(h), ow = spec.outW(w);
         int th = (oh + 3) / 4, tw = (ow + 3) / 4, tiles = th * tw;
@@ -124,15 +136,21 @@ final class WinogradConv2d implements Conv2d {
         try {
             int threads = Parallel.threads();
             for (int b = 0; b < n; b++) {
-                int inBatch = b * cin * h * w;
+                int inBatch = b * cin * sh * sw;
                 if (phased) {
-                    copyPhased(in, inBatch, h, w, padded, hp, qLen);
+                    copyPhased(in, inBatch, h, w, u, padded, hp, qLen);
                 } else {
                     java.util.Arrays.fill(padded, 0, cin * chStride, 0f);
                     for (int ci = 0; ci < cin; ci++) {
                         for (int y = 0; y < h; y++) {
-                            System.arraycopy(in, inBatch + (ci * h + y) * w, padded,
-                                    ci * chStride + (y + spec.padH()) * wp + spec.padW(), w);
+                            int src = inBatch + (ci * sh + y / u) * sw, dst = ci * chStride + (y + spec.padH()) * wp + spec.padW();
+                            if (u == 1) {
+                                System.arraycopy(in, src, padded, dst, w);
+                            } else {
+                                for (int x = 0; x < w; x++) {
+                                    padded[dst + x] = in[src + (x >> 1)];
+                                }
+                            }
                         }
                     }
                 }
@@ -256,20 +274,21 @@ final class WinogradConv2d implements Conv2d {
     /**
      * The padded input in the phased layout {@code [cin][hp][4][qLen]}: padded row {@code yy}, column
      * {@code xx} (input {@code (yy - padH, xx - padW)}, zero outside) at phase {@code xx & 3}, index
-     * {@code xx >> 2}. One scalar copy per element, parallel over channels.
+     * {@code xx >> 2}; with {@code u = 2} the stored input is read upsampled (nearest). One scalar copy per
+     * element, parallel over channels.
      */
-    private void copyPhased(float[] in, int inBatch, int h, int w, float[] padded, int hp, int qLen) {
+    private void copyPhased(float[] in, int inBatch, int h, int w, int u, float[] padded, int hp, int qLen) {
         int cin = spec.inChannels(), ph = spec.padH(), pw = spec.padW();
-        int rowStride = 4 * qLen, wp = 4 * (qLen - 1) + 2;
+        int rowStride = 4 * qLen, wp = 4 * (qLen - 1) + 2, sh = h / u, sw = w / u;
         Parallel.forEach(cin, ci -> {
             int plane = ci * hp * rowStride;
             java.util.Arrays.fill(padded, plane, plane + hp * rowStride, 0f);
             for (int y = 0; y < h; y++) {
-                int src = inBatch + (ci * h + y) * w, dst = plane + (y + ph) * rowStride;
+                int src = inBatch + (ci * sh + y / u) * sw, dst = plane + (y + ph) * rowStride;
                 int x0 = Math.min(w, wp - pw);
                 for (int x = 0; x < x0; x++) {
                     int xx = x + pw;
-                    padded[dst + (xx & 3) * qLen + (xx >> 2)] = in[src + x];
+                    padded[dst + (xx & 3) * qLen + (xx >> 2)] = in[src + x / u];
                 }
             }
         });

@@ -32,6 +32,14 @@ public final class ConvNorm {
         }
     }
 
+    /** {@code forward(upsampleNearest2x(x), relu)}, with the upsampling fused into the convolution where it can be. */
+    public Tensor forwardUpsampled2x(Tensor x, boolean relu) {
+        if (gamma == null) {
+            return conv.applyUpsampled2x(x, relu ? Activation.RELU : Activation.NONE);
+        }
+        return k.instanceNorm(conv.applyUpsampled2x(x, Activation.NONE), gamma, beta, relu);
+    }
+
     public Tensor forward(Tensor x, boolean relu) {
         if (gamma == null) {
             return conv.apply(x, relu ? Activation.RELU : Activation.NONE);

@@ -5,7 +5,10 @@ import org.fomm4j.kernels.Kernels;
 import org.fomm4j.tensor.Tensor;
 import org.fomm4j.weights.WeightReader;
 
-/** {@code UpBlock2d}: nearest x2 upsampling, 3x3 conv, norm, ReLU. {@code [N,in,H,W] -> [N,out,2H,2W]}. */
+/**
+ * {@code UpBlock2d}: nearest x2 upsampling, 3x3 conv, norm, ReLU. {@code [N,in,H,W] -> [N,out,2H,2W]}. The
+ * upsampling is fused into the convolution's input packing where the convolution supports it.
+ */
 public final class UpBlock2d {
     private final Kernels k;
     private final ConvNorm conv;
@@ -16,6 +19,6 @@ public final class UpBlock2d {
     }
 
     public Tensor forward(Tensor x) {
-        return conv.forward(k.upsampleNearest2x(x), true);
+        return conv.forwardUpsampled2x(x, true);
     }
 }

@@ -115,6 +115,28 @@ class ConvolutionAlgorithmProperties {
                 new ChannelVectorConv2d(spec, wt, bias).apply(x, activation), 2e-6 * cin * kernel * kernel + 1e-6);
     }
 
+    @Property(tries = 40)
+    void upsamplingFusedIntoTheConvolutionIsExact(@ForAll @IntRange(min = 1, max = 2) int n,
+                                                  @ForAll @IntRange(min = 1, max = 20) int cin,
+                                                  @ForAll @IntRange(min = 1, max = 40) int cout,
+                                                  @ForAll @IntRange(min = 1, max = 40) int h,
+                                                  @ForAll @IntRange(min = 1, max = 40) int w,
+                                                  @ForAll Activation activation,
+                                                  @ForAll long seed) {
+        // Reading the input upsampled while packing it gives bit-for-bit the convolution of the upsampled
+        // tensor (same values in the same padded buffer), in both input layouts and through the dispatcher.
+        Random r = new Random(seed);
+        ConvSpec spec = ConvSpec.of(cin, cout, 3, 1);
+        float[] wt = randomArray(r, spec.weightCount());
+        float[] bias = randomArray(r, cout);
+        Tensor x = random(r, n, cin, h, w);
+        Tensor up = SCALAR.upsampleNearest2x(x);
+        WinogradConv2d wg = new WinogradConv2d(spec, wt, bias);
+        KernelEquivalenceProperties.assertClose(wg.apply(up, activation), wg.applyUpsampled2x(x, activation), 0);
+        AdaptiveConv2d ad = new AdaptiveConv2d(spec, wt, bias);
+        KernelEquivalenceProperties.assertClose(ad.apply(up, activation), ad.applyUpsampled2x(x, activation), 0);
+    }
+
     @Property(tries = 50)
     void narrowConvolutionMatchesScalar(@ForAll @IntRange(min = 1, max = 2) int n,
                                         @ForAll @IntRange(min = 1, max = 40) int cin,
