@@ -49,6 +49,11 @@ final class CountingKernels implements Kernels {
             }
 
             @Override
+            public Tensor applyAdd(Tensor input, Activation activation, Tensor residual) {
+                return measure(input.dim(0), input.dim(2), input.dim(3), () -> c.applyAdd(input, activation, residual));
+            }
+
+            @Override
             public Tensor applyUpsampled2x(Tensor input, Activation activation) {
                 return measure(input.dim(0), 2 * input.dim(2), 2 * input.dim(3), () -> c.applyUpsampled2x(input, activation));
             }

@@ -106,6 +106,12 @@ final class AdaptiveConv2d implements Conv2d {
     }
 
     @Override
+    public Tensor applyAdd(Tensor input, Activation activation, Tensor residual) {
+        int[] s = ScalarKernels.checkConvInput(spec, input);
+        return get(choose(spec, spec.outH(s[2]), spec.outW(s[3]))).applyAdd(input, activation, residual);
+    }
+
+    @Override
     public Tensor applyUpsampled2x(Tensor input, Activation activation) {
         int[] s = ScalarKernels.checkConvInput(spec, input);
         Algorithm a = choose(spec, spec.outH(2 * s[2]), spec.outW(2 * s[3]));

@@ -28,4 +28,22 @@ public interface Conv2d {
     default Tensor applyUpsampled2x(Tensor input, Activation activation) {
         return apply(ScalarKernels.upsample2x(input), activation);
     }
+
+    /**
+     * {@code activation(conv(input) + bias) + residual}: a residual block's second convolution and its skip
+     * connection ({@code out = conv2(...); out += x} in the references). Implementations that can add the
+     * residual while storing their output override this, so no separate pass reads both tensors again.
+     *
+     * @param residual same shape as the output
+     * @throws IllegalArgumentException if the residual's shape differs from the output's
+     */
+    default Tensor applyAdd(Tensor input, Activation activation, Tensor residual) {
+        Tensor y = apply(input, activation);
+        residual.requireShape("residual", y.shape());
+        float[] a = y.data(), r = residual.toHeap().data();
+        for (int i = 0; i < a.length; i++) {
+            a[i] = a[i] + r[i];
+        }
+        return y;
+    }
 }

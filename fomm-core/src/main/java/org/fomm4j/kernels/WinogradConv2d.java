@@ -94,16 +94,24 @@ final class WinogradConv2d implements Conv2d {
 
     @Override
     public Tensor apply(Tensor input, Activation activation) {
-        return run(input, activation, false);
+        return run(input, activation, false, null);
+    }
+
+    /** Adds the residual in the output transform's store (bit-identical to adding it afterwards). */
+    @Override
+    public Tensor applyAdd(Tensor input, Activation activation, Tensor residual) {
+        int[] s = ScalarKernels.checkConvInput(spec, input);
+        residual.requireShape("residual", s[0], spec.outChannels(), spec.outH(s[2]), spec.outW(s[3]));
+        return run(input, activation, false, residual.toHeap().data());
     }
 
     /** Reads the input upsampled (nearest, x2) while copying it into the padded buffer: no upsampled copy. */
     @Override
     public Tensor applyUpsampled2x(Tensor input, Activation activation) {
-        return run(input, activation, true);
+        return run(input, activation, true, null);
     }
 
-    private Tensor run(Tensor input, Activation activation, boolean up2) {
+    private Tensor run(Tensor input, Activation activation, boolean up2, float[] residual) {
         int[] s = ScalarKernels.checkConvInput(spec, input);
         int u = up2 ? 2 : 1;
         // h, w: the size the convolution sees (upsampled); sh, sw: the stored input's.
@@ -158,7 +166,7 @@ final class WinogradConv2d implements Conv2d {
                 for (int tb0 = 0; tb0 < tBlocks; tb0 += chunkBlocks) {
                     int blocks = Math.min(chunkBlocks, tBlocks - tb0);
                     chunk(padded, chStride, phased ? qLen : wp, phased, tileBase, tb0 * NR, blocks, v, m, tiles, tw, oh, ow,
-                            out, outBatch, activation, threads);
+                            out, outBatch, activation, threads, residual);
                 }
             }
         } finally {
@@ -178,7 +186,7 @@ final class WinogradConv2d implements Conv2d {
     /** The three passes for the {@code blocks * NR} tiles from {@code tFirst}. */
     private void chunk(float[] padded, int chStride, int wp, boolean phased, int[] tileBase, int tFirst, int blocks, float[] v,
                        float[] m, int tiles, int tw, int oh, int ow, float[] out, int outBatch, Activation activation,
-                       int threads) {
+                       int threads, float[] residual) {
         int cin = spec.inChannels(), cout = spec.outChannels();
         int cTiles = blocks * NR;
         int vectors = cTiles / VL;
@@ -223,9 +231,9 @@ final class WinogradConv2d implements Conv2d {
                 outputTile(m, co, cTiles, coPad * cTiles, vi * VL, scratch, tile);
                 if (phased && activation != Activation.SIGMOID && 4 * (t % tw + VL) <= ow) {
                     storeInterleaved(tile, t, tw, oh, ow, bias[co], out, outBatch + co * oh * ow,
-                            activation == Activation.RELU);
+                            activation == Activation.RELU, residual);
                 } else {
-                    scatter(tile, t, tiles, tw, oh, ow, bias[co], out, outBatch + co * oh * ow, activation);
+                    scatter(tile, t, tiles, tw, oh, ow, bias[co], out, outBatch + co * oh * ow, activation, residual);
                 }
             }
         });
@@ -410,7 +418,7 @@ final class WinogradConv2d implements Conv2d {
      * instead of a scalar scatter.
      */
     private static void storeInterleaved(float[] tile, int t0, int tw, int oh, int ow, float bias, float[] out, int plane,
-                                         boolean relu) {
+                                         boolean relu, float[] residual) {
         int ty = t0 / tw, tx = t0 - ty * tw;
         FloatVector b = FloatVector.broadcast(SPECIES, bias), zero = FloatVector.zero(SPECIES);
         int rows = Math.min(4, oh - 4 * ty);
@@ -428,16 +436,24 @@ final class WinogradConv2d implements Conv2d {
             FloatVector lo01 = ZIP1_LO.selectFrom(a0, a1), hi01 = ZIP1_HI.selectFrom(a0, a1);
             FloatVector lo23 = ZIP1_LO.selectFrom(a2, a3), hi23 = ZIP1_HI.selectFrom(a2, a3);
             int o = plane + (4 * ty + i) * ow + 4 * tx;
-            ZIP2_LO.selectFrom(lo01, lo23).intoArray(out, o);
-            ZIP2_HI.selectFrom(lo01, lo23).intoArray(out, o + VL);
-            ZIP2_LO.selectFrom(hi01, hi23).intoArray(out, o + 2 * VL);
-            ZIP2_HI.selectFrom(hi01, hi23).intoArray(out, o + 3 * VL);
+            FloatVector o0 = ZIP2_LO.selectFrom(lo01, lo23), o1 = ZIP2_HI.selectFrom(lo01, lo23);
+            FloatVector o2 = ZIP2_LO.selectFrom(hi01, hi23), o3 = ZIP2_HI.selectFrom(hi01, hi23);
+            if (residual != null) {
+                o0 = o0.add(FloatVector.fromArray(SPECIES, residual, o));
+                o1 = o1.add(FloatVector.fromArray(SPECIES, residual, o + VL));
+                o2 = o2.add(FloatVector.fromArray(SPECIES, residual, o + 2 * VL));
+                o3 = o3.add(FloatVector.fromArray(SPECIES, residual, o + 3 * VL));
+            }
+            o0.intoArray(out, o);
+            o1.intoArray(out, o + VL);
+            o2.intoArray(out, o + 2 * VL);
+            o3.intoArray(out, o + 3 * VL);
         }
     }
 
     /** Writes the valid outputs of the {@code VL} tiles from {@code t0}, adding the bias and the activation. */
     private static void scatter(float[] tile, int t0, int tiles, int tw, int oh, int ow, float bias, float[] out,
-                                int plane, Activation activation) {
+                                int plane, Activation activation, float[] residual) {
         int ty = t0 / tw, tx = t0 - ty * tw;
         boolean relu = activation == Activation.RELU;
         for (int lane = 0; lane < VL && t0 + lane < tiles; lane++, tx++) {
@@ -457,6 +473,12 @@ final class WinogradConv2d implements Conv2d {
                         v2 = Math.max(v2, 0f);
                         v3 = Math.max(v3, 0f);
                     }
+                    if (residual != null) {
+                        v0 = v0 + residual[o];
+                        v1 = v1 + residual[o + 1];
+                        v2 = v2 + residual[o + 2];
+                        v3 = v3 + residual[o + 3];
+                    }
                     out[o] = v0;
                     out[o + 1] = v1;
                     out[o + 2] = v2;
@@ -465,7 +487,8 @@ final class WinogradConv2d implements Conv2d {
             } else {
                 for (int i = 0; i < rows; i++, o += ow) {
                     for (int j = 0; j < cols; j++) {
-                        out[o + j] = ScalarKernels.activate(tile[(i * 4 + j) * VL + lane] + bias, activation);
+                        float v = ScalarKernels.activate(tile[(i * 4 + j) * VL + lane] + bias, activation);
+                        out[o + j] = residual == null ? v : v + residual[o + j];
                     }
                 }
             }

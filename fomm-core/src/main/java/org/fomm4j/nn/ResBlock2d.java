@@ -42,7 +42,7 @@ public final class ResBlock2d {
                 ? k.channelAffine(x, norm1Scale, norm1Shift, true)
                 : k.instanceNorm(x, norm1Scale, norm1Shift, true);
         h = conv1.forward(h, true);
-        h = conv2.apply(h, Activation.NONE);
-        return k.add(h, x);
+        // conv2(h) + x, the skip connection added while conv2 stores its output.
+        return conv2.applyAdd(h, Activation.NONE, x);
     }
 }

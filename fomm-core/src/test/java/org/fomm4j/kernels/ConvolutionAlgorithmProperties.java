@@ -135,6 +135,11 @@ class ConvolutionAlgorithmProperties {
         KernelEquivalenceProperties.assertClose(wg.apply(up, activation), wg.applyUpsampled2x(x, activation), 0);
         AdaptiveConv2d ad = new AdaptiveConv2d(spec, wt, bias);
         KernelEquivalenceProperties.assertClose(ad.apply(up, activation), ad.applyUpsampled2x(x, activation), 0);
+        // The residual added in the store equals adding it afterwards, bit for bit.
+        Tensor y = wg.apply(up, activation);
+        Tensor res = random(r, y.shape());
+        KernelEquivalenceProperties.assertClose(SCALAR.add(y, res), wg.applyAdd(up, activation, res), 0);
+        KernelEquivalenceProperties.assertClose(SCALAR.add(ad.apply(up, activation), res), ad.applyAdd(up, activation, res), 0);
     }
 
     @Property(tries = 50)
