@@ -41,13 +41,7 @@ final class ChannelVectorConv2d implements Conv2d {
         this.taps = spec.kernelH() * spec.kernelW();
         this.depth = spec.inChannels() * taps;
         this.coBlocks = (cout + NR - 1) / NR;
-        this.packed = new float[coBlocks * depth * NR];
-        for (int co = 0; co < cout; co++) {
-            int cb = co / NR, j = co % NR;
-            for (int k = 0; k < depth; k++) {
-                packed[(cb * depth + k) * NR + j] = weight[co * depth + k];
-            }
-        }
+        this.packed = MicroKernel.packWeights(weight, cout, depth, NR);
     }
 
     @Override

@@ -37,6 +37,23 @@ final class MicroKernel {
     }
 
     /**
+     * OIHW weights {@code [cout][depth]} packed as {@code [cout / block][depth][block]} (the last block's
+     * missing output channels are zero weights): the broadcast operand of a {@code block}-row tile, or the
+     * vector operand of a tile with output channels in the lanes.
+     */
+    static float[] packWeights(float[] weight, int cout, int depth, int block) {
+        int blocks = (cout + block - 1) / block;
+        float[] packed = new float[blocks * depth * block];
+        for (int co = 0; co < cout; co++) {
+            int cb = co / block, j = co % block;
+            for (int k = 0; k < depth; k++) {
+                packed[(cb * depth + k) * block + j] = weight[co * depth + k];
+            }
+        }
+        return packed;
+    }
+
+    /**
      * {@code c[MR][NR] (+)= sum_k w[wi + k*MR .. +MR] (x) x[xi + k*ldx .. +NR]} for {@code k < depth}.
      *
      * @param ldx   floats between consecutive depth rows of {@code x} ({@code NR} for a packed panel)

@@ -39,12 +39,7 @@ final class NarrowConv2d implements Conv2d {
         }
         this.taps = spec.kernelH() * spec.kernelW();
         int depth = spec.inChannels() * taps;
-        this.packed = new float[depth * MAX_OUT];
-        for (int co = 0; co < cout; co++) {
-            for (int k = 0; k < depth; k++) {
-                packed[k * MAX_OUT + co] = weight[co * depth + k];
-            }
-        }
+        this.packed = MicroKernel.packWeights(weight, cout, depth, MAX_OUT);
     }
 
     @Override

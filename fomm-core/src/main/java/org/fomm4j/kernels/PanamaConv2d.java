@@ -42,13 +42,7 @@ final class PanamaConv2d implements Conv2d {
         this.taps = spec.kernelH() * spec.kernelW();
         this.depth = cin * taps;
         this.coBlocks = (cout + MR - 1) / MR;
-        this.packed = new float[coBlocks * depth * MR];
-        for (int co = 0; co < cout; co++) {
-            int cb = co / MR, j = co % MR;
-            for (int k = 0; k < depth; k++) {
-                packed[(cb * depth + k) * MR + j] = weight[co * depth + k];
-            }
-        }
+        this.packed = MicroKernel.packWeights(weight, cout, depth, MR);
     }
 
     @Override

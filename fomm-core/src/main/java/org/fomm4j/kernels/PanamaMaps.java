@@ -365,14 +365,9 @@ final class PanamaMaps {
      * get weight 0 and offset 0), then every channel gathers them a vector of pixels at a time.
      */
     static Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners) {
-        input.requireRank("gridSample input", 4);
-        grid.requireRank("gridSample grid", 4);
+        ScalarKernels.checkGridSample(input, grid);
         int n = input.dim(0), c = input.dim(1), h = input.dim(2), w = input.dim(3);
         int oh = grid.dim(1), ow = grid.dim(2);
-        if (grid.dim(0) != n || grid.dim(3) != 2) {
-            throw new IllegalArgumentException("gridSample: grid " + java.util.Arrays.toString(grid.shape())
-                    + " does not match input " + java.util.Arrays.toString(input.shape()) + " (want [N, Ho, Wo, 2])");
-        }
         float[] in = input.toHeap().data(), g = grid.toHeap().data();
         float[] out = FrameArena.floats(n * c * oh * ow);
         int owPad = (ow + VL - 1) / VL * VL;
@@ -427,16 +422,10 @@ final class PanamaMaps {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         float[] in = x.toHeap().data();
         float[] out = FrameArena.floats(n * c * outH * outW);
-        float sh = ScalarKernels.resizeScale(h, outH, alignCorners), sw = ScalarKernels.resizeScale(w, outW, alignCorners);
-        int[] x0s = new int[outW], x1s = new int[outW];
-        float[] lx0s = new float[outW], lx1s = new float[outW];
-        for (int ox = 0; ox < outW; ox++) {
-            float fx = ScalarKernels.sourceIndex(sw, ox, alignCorners);
-            x0s[ox] = (int) fx;
-            x1s[ox] = x0s[ox] < w - 1 ? x0s[ox] + 1 : x0s[ox];
-            lx1s[ox] = fx - x0s[ox];
-            lx0s[ox] = 1f - lx1s[ox];
-        }
+        float sh = ScalarKernels.resizeScale(h, outH, alignCorners);
+        ScalarKernels.ResizeAxis ax = ScalarKernels.ResizeAxis.of(w, outW, alignCorners);
+        int[] x0s = ax.x0(), x1s = ax.x1();
+        float[] lx0s = ax.l0(), lx1s = ax.l1();
         Parallel.forEach(n * c, p -> {
             int b = p * h * w;
             for (int oy = 0; oy < outH; oy++) {

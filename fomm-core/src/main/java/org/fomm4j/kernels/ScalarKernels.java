@@ -294,16 +294,10 @@ public class ScalarKernels implements Kernels {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
         float[] in = x.toHeap().data();
         float[] out = FrameArena.zeros(n * c * outH * outW);
-        float sh = resizeScale(h, outH, alignCorners), sw = resizeScale(w, outW, alignCorners);
-        int[] x0s = new int[outW], x1s = new int[outW];
-        float[] lx0s = new float[outW], lx1s = new float[outW];
-        for (int ox = 0; ox < outW; ox++) {
-            float fx = sourceIndex(sw, ox, alignCorners);
-            x0s[ox] = (int) fx;
-            x1s[ox] = x0s[ox] < w - 1 ? x0s[ox] + 1 : x0s[ox];
-            lx1s[ox] = fx - x0s[ox];
-            lx0s[ox] = 1f - lx1s[ox];
-        }
+        float sh = resizeScale(h, outH, alignCorners);
+        ResizeAxis ax = ResizeAxis.of(w, outW, alignCorners);
+        int[] x0s = ax.x0(), x1s = ax.x1();
+        float[] lx0s = ax.l0(), lx1s = ax.l1();
         Parallel.forEach(n * c, p -> {
             int b = p * h * w;
             for (int oy = 0; oy < outH; oy++) {
@@ -328,16 +322,41 @@ public class ScalarKernels implements Kernels {
         return alignCorners ? ((coord + 1f) / 2f) * (size - 1) : ((coord + 1f) * size - 1f) / 2f;
     }
 
-    @Override
-    public Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners) {
+    /** Checks {@code gridSample}'s operands: input {@code [N, C, H, W]}, grid {@code [N, Ho, Wo, 2]}. */
+    static void checkGridSample(Tensor input, Tensor grid) {
         input.requireRank("gridSample input", 4);
         grid.requireRank("gridSample grid", 4);
-        int n = input.dim(0), c = input.dim(1), h = input.dim(2), w = input.dim(3);
-        int oh = grid.dim(1), ow = grid.dim(2);
-        if (grid.dim(0) != n || grid.dim(3) != 2) {
+        if (grid.dim(0) != input.dim(0) || grid.dim(3) != 2) {
             throw new IllegalArgumentException("gridSample: grid " + java.util.Arrays.toString(grid.shape())
                     + " does not match input " + java.util.Arrays.toString(input.shape()) + " (want [N, Ho, Wo, 2])");
         }
+    }
+
+    /**
+     * Bilinear resize along one axis of {@code in} pixels to {@code out}: per output index the two source
+     * indices and their weights ({@code x0, x1, l0, l1}), PyTorch's {@code upsample_bilinear2d} order.
+     */
+    record ResizeAxis(int[] x0, int[] x1, float[] l0, float[] l1) {
+        static ResizeAxis of(int in, int out, boolean alignCorners) {
+            float scale = resizeScale(in, out, alignCorners);
+            int[] x0 = new int[out], x1 = new int[out];
+            float[] l0 = new float[out], l1 = new float[out];
+            for (int o = 0; o < out; o++) {
+                float f = sourceIndex(scale, o, alignCorners);
+                x0[o] = (int) f;
+                x1[o] = x0[o] < in - 1 ? x0[o] + 1 : x0[o];
+                l1[o] = f - x0[o];
+                l0[o] = 1f - l1[o];
+            }
+            return new ResizeAxis(x0, x1, l0, l1);
+        }
+    }
+
+    @Override
+    public Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners) {
+        checkGridSample(input, grid);
+        int n = input.dim(0), c = input.dim(1), h = input.dim(2), w = input.dim(3);
+        int oh = grid.dim(1), ow = grid.dim(2);
         float[] in = input.toHeap().data(), g = grid.toHeap().data();
         float[] out = FrameArena.zeros(n * c * oh * ow);
         Parallel.forEach(n * oh, task -> {

@@ -135,7 +135,8 @@ final class VectorMath {
     private static final FloatVector ZIP_LO = lanes(l -> (l & 1) == 0 ? l / 2 : VL + l / 2);
     private static final FloatVector ZIP_HI = lanes(l -> (l & 1) == 0 ? VL / 2 + l / 2 : VL + VL / 2 + l / 2);
 
-    private static FloatVector lanes(java.util.function.IntUnaryOperator f) {
+    /** A vector of lane indices {@code f(l)}, as floats (the index operand of {@code selectFrom}). */
+    static FloatVector lanes(java.util.function.IntUnaryOperator f) {
         float[] a = new float[VL];
         for (int l = 0; l < VL; l++) {
             a[l] = f.applyAsInt(l);

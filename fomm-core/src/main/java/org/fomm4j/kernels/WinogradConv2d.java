@@ -128,8 +128,9 @@ final class WinogradConv2d implements Conv2d {
         int qLen = tw + 1;
         int rowStride = phased ? 4 * qLen : wp;
         int chStride = hp * rowStride;
-        int[] tileBase = new int[tPad];
-        for (int t = 0; t < tiles; t++) {
+        // Offset of each tile in the padded input, for the per-lane expansion (the phased layout needs none).
+        int[] tileBase = phased ? null : new int[tPad];
+        for (int t = 0; !phased && t < tiles; t++) {
             tileBase[t] = 4 * (t / tw) * wp + 4 * (t % tw);
         }
         float[] in = input.toHeap().data();
@@ -395,21 +396,10 @@ final class WinogradConv2d implements Conv2d {
         d34.fma(FloatVector.broadcast(SPECIES, 8f), d12).add(m5).intoArray(out, off + 3 * step);
     }
 
-    /** Lane l of the first stage: a[l/2] (even l) or b[l/2] (odd l); the second half: offset VL/2. */
-    private static final FloatVector ZIP1_LO = indices(l -> (l & 1) == 0 ? l / 2 : VL + l / 2);
-    private static final FloatVector ZIP1_HI = indices(l -> (l & 1) == 0 ? VL / 2 + l / 2 : VL + VL / 2 + l / 2);
     /** Second stage: pairs, lanes 4p..4p+1 from the first vector's 2p..2p+1, 4p+2..4p+3 from the second's. */
-    private static final FloatVector ZIP2_LO = indices(l -> (l & 3) < 2 ? 2 * (l / 4) + (l & 3) : VL + 2 * (l / 4) + (l & 3) - 2);
-    private static final FloatVector ZIP2_HI = indices(l -> (l & 3) < 2 ? VL / 2 + 2 * (l / 4) + (l & 3)
+    private static final FloatVector ZIP2_LO = VectorMath.lanes(l -> (l & 3) < 2 ? 2 * (l / 4) + (l & 3) : VL + 2 * (l / 4) + (l & 3) - 2);
+    private static final FloatVector ZIP2_HI = VectorMath.lanes(l -> (l & 3) < 2 ? VL / 2 + 2 * (l / 4) + (l & 3)
             : VL + VL / 2 + 2 * (l / 4) + (l & 3) - 2);
-
-    private static FloatVector indices(java.util.function.IntUnaryOperator f) {
-        float[] a = new float[VL];
-        for (int l = 0; l < VL; l++) {
-            a[l] = f.applyAsInt(l);
-        }
-        return FloatVector.fromArray(SPECIES, a, 0);
-    }
 
     /**
      * For {@code VL} tiles in one tile row whose 4 x VL outputs per row lie inside the image: bias and
@@ -433,8 +423,9 @@ final class WinogradConv2d implements Conv2d {
                 a2 = a2.max(zero);
                 a3 = a3.max(zero);
             }
-            FloatVector lo01 = ZIP1_LO.selectFrom(a0, a1), hi01 = ZIP1_HI.selectFrom(a0, a1);
-            FloatVector lo23 = ZIP1_LO.selectFrom(a2, a3), hi23 = ZIP1_HI.selectFrom(a2, a3);
+            // Stage 1 interleaves single lanes (a0 with a1, a2 with a3), stage 2 pairs of lanes.
+            FloatVector lo01 = VectorMath.zipLo(a0, a1), hi01 = VectorMath.zipHi(a0, a1);
+            FloatVector lo23 = VectorMath.zipLo(a2, a3), hi23 = VectorMath.zipHi(a2, a3);
             int o = plane + (4 * ty + i) * ow + 4 * tx;
             FloatVector o0 = ZIP2_LO.selectFrom(lo01, lo23), o1 = ZIP2_HI.selectFrom(lo01, lo23);
             FloatVector o2 = ZIP2_LO.selectFrom(hi01, hi23), o3 = ZIP2_HI.selectFrom(hi01, hi23);

@@ -10,11 +10,9 @@ import org.fomm4j.weights.WeightReader;
  * upsampling is fused into the convolution's input packing where the convolution supports it.
  */
 public final class UpBlock2d {
-    private final Kernels k;
     private final ConvNorm conv;
 
     public UpBlock2d(Kernels k, WeightReader r, int in, int out, Norm norm) {
-        this.k = k;
         this.conv = new ConvNorm(k, r.sub("conv"), r.sub("norm"), ConvSpec.of(in, out, 3, 1), norm);
     }
 
