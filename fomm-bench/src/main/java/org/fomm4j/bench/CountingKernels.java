@@ -4,6 +4,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.fomm4j.kernels.Activation;
 import org.fomm4j.kernels.Conv2d;
 import org.fomm4j.kernels.ConvSpec;
+import org.fomm4j.kernels.GridPadding;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.tensor.Tensor;
 
@@ -115,7 +116,7 @@ final class CountingKernels implements Kernels {
     @Override public Tensor avgPool2x2(Tensor x) { return timed("avgPool2x2", () -> k.avgPool2x2(x)); }
     @Override public Tensor upsampleNearest2x(Tensor x) { return timed("upsampleNearest2x", () -> k.upsampleNearest2x(x)); }
     @Override public Tensor resizeBilinear(Tensor x, int h, int w, boolean a) { return timed("resizeBilinear", () -> k.resizeBilinear(x, h, w, a)); }
-    @Override public Tensor gridSample(Tensor in, Tensor grid, boolean a) { return timed("gridSample", () -> k.gridSample(in, grid, a)); }
+    @Override public Tensor gridSample(Tensor in, Tensor grid, boolean a, GridPadding p) { return timed("gridSample", () -> k.gridSample(in, grid, a, p)); }
     @Override public Tensor softmaxSpatial(Tensor x, float t) { return timed("softmaxSpatial", () -> k.softmaxSpatial(x, t)); }
     @Override public Tensor softmaxChannels(Tensor x) { return timed("softmaxChannels", () -> k.softmaxChannels(x)); }
     @Override public Tensor mixMotions(Tensor m, Tensor mo) { return timed("mixMotions", () -> k.mixMotions(m, mo)); }

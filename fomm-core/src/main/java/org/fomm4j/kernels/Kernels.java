@@ -75,8 +75,20 @@ public interface Kernels {
      *              edge of the left pixel ({@code alignCorners=false}) or the left pixel's centre
      *              ({@code alignCorners=true}); samples outside read zeros
      * @return {@code [N, C, Ho, Wo]}
+     * @throws IllegalArgumentException if the shapes do not match
      */
-    Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners);
+    default Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners) {
+        return gridSample(input, grid, alignCorners, GridPadding.ZEROS);
+    }
+
+    /**
+     * {@code F.grid_sample(input, grid, mode='bilinear', padding_mode, align_corners)}: as
+     * {@link #gridSample(Tensor, Tensor, boolean)}, with the sample points outside the input read as
+     * {@code padding} says (PyTorch's {@code grid_sampler_compute_source_index}).
+     *
+     * @throws IllegalArgumentException if the shapes do not match
+     */
+    Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners, GridPadding padding);
 
     /**
      * Softmax over the spatial positions of every {@code (n, c)} plane of {@code x / temperature}

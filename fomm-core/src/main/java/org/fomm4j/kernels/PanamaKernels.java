@@ -163,9 +163,9 @@ final class PanamaKernels extends ScalarKernels {
     }
 
     @Override
-    public Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners) {
-        return PanamaMaps.GATHER ? PanamaMaps.gridSample(input, grid, alignCorners)
-                : super.gridSample(input, grid, alignCorners);
+    public Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners, GridPadding padding) {
+        return PanamaMaps.GATHER ? PanamaMaps.gridSample(input, grid, alignCorners, padding)
+                : super.gridSample(input, grid, alignCorners, padding);
     }
 
     @Override

@@ -364,7 +364,7 @@ final class PanamaMaps {
      * Per output pixel the four neighbours' offsets and weights are computed once (outside samples
      * get weight 0 and offset 0), then every channel gathers them a vector of pixels at a time.
      */
-    static Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners) {
+    static Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners, GridPadding padding) {
         ScalarKernels.checkGridSample(input, grid);
         int n = input.dim(0), c = input.dim(1), h = input.dim(2), w = input.dim(3);
         int oh = grid.dim(1), ow = grid.dim(2);
@@ -377,8 +377,8 @@ final class PanamaMaps {
             float[] wt = new float[4 * owPad];
             for (int x = 0; x < ow; x++) {
                 int p = row * ow + x;
-                float ix = ScalarKernels.unnormalize(g[(b * oh * ow + p) * 2], w, alignCorners);
-                float iy = ScalarKernels.unnormalize(g[(b * oh * ow + p) * 2 + 1], h, alignCorners);
+                float ix = ScalarKernels.sourceIndex(g[(b * oh * ow + p) * 2], w, alignCorners, padding);
+                float iy = ScalarKernels.sourceIndex(g[(b * oh * ow + p) * 2 + 1], h, alignCorners, padding);
                 int x0 = (int) Math.floor(ix), y0 = (int) Math.floor(iy);
                 float wx = ix - x0, ex = 1f - wx, ny = iy - y0, sy = 1f - ny;
                 boolean x0in = x0 >= 0 && x0 < w, x1in = x0 + 1 >= 0 && x0 + 1 < w;

@@ -322,6 +322,33 @@ public class ScalarKernels implements Kernels {
         return alignCorners ? ((coord + 1f) / 2f) * (size - 1) : ((coord + 1f) * size - 1f) / 2f;
     }
 
+    /**
+     * Grid coordinate to the pixel coordinate sampled, PyTorch's {@code grid_sampler_compute_source_index}
+     * for bilinear sampling: unnormalized, and with reflection padding reflected at the border (pixel
+     * centres with {@code alignCorners}, outer edges without) and clipped to {@code [0, size - 1]}.
+     */
+    static float sourceIndex(float coord, int size, boolean alignCorners, GridPadding padding) {
+        float c = unnormalize(coord, size, alignCorners);
+        if (padding == GridPadding.REFLECTION) {
+            c = alignCorners ? reflect(c, 0, 2 * (size - 1)) : reflect(c, -1, 2 * size - 1);
+            c = Math.min(size - 1f, Math.max(c, 0f));
+        }
+        return c;
+    }
+
+    /** PyTorch's {@code reflect_coordinates}, in float as there. */
+    private static float reflect(float in, int twiceLow, int twiceHigh) {
+        if (twiceLow == twiceHigh) {
+            return 0f;
+        }
+        float min = twiceLow / 2f;
+        float span = (twiceHigh - twiceLow) / 2f;
+        in = Math.abs(in - min);
+        float extra = in % span;
+        int flips = (int) Math.floor(in / span);
+        return flips % 2 == 0 ? extra + min : span - extra + min;
+    }
+
     /** Checks {@code gridSample}'s operands: input {@code [N, C, H, W]}, grid {@code [N, Ho, Wo, 2]}. */
     static void checkGridSample(Tensor input, Tensor grid) {
         input.requireRank("gridSample input", 4);
@@ -353,7 +380,7 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
-    public Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners) {
+    public Tensor gridSample(Tensor input, Tensor grid, boolean alignCorners, GridPadding padding) {
         checkGridSample(input, grid);
         int n = input.dim(0), c = input.dim(1), h = input.dim(2), w = input.dim(3);
         int oh = grid.dim(1), ow = grid.dim(2);
@@ -362,8 +389,8 @@ public class ScalarKernels implements Kernels {
         Parallel.forEach(n * oh, task -> {
             int b = task / oh, row = task % oh;
             for (int p = row * ow; p < (row + 1) * ow; p++) {
-                float ix = unnormalize(g[(b * oh * ow + p) * 2], w, alignCorners);
-                float iy = unnormalize(g[(b * oh * ow + p) * 2 + 1], h, alignCorners);
+                float ix = sourceIndex(g[(b * oh * ow + p) * 2], w, alignCorners, padding);
+                float iy = sourceIndex(g[(b * oh * ow + p) * 2 + 1], h, alignCorners, padding);
                 int x0 = (int) Math.floor(ix), y0 = (int) Math.floor(iy);
                 float wx = ix - x0, ex = 1f - wx, ny = iy - y0, sy = 1f - ny;
                 float nw = sy * ex, ne = sy * wx, sw = ny * ex, se = ny * wx;

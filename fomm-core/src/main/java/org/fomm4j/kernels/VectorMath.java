@@ -149,6 +149,19 @@ final class VectorMath {
         return ZIP_LO.selectFrom(a, b);
     }
 
+    private static final FloatVector UNZIP_EVEN = lanes(l -> 2 * l);
+    private static final FloatVector UNZIP_ODD = lanes(l -> 2 * l + 1);
+
+    /** The even lanes of the concatenation {@code a || b} (lanes 0, 2, .. of a, then of b). */
+    static FloatVector unzipEven(FloatVector a, FloatVector b) {
+        return UNZIP_EVEN.selectFrom(a, b);
+    }
+
+    /** The odd lanes of the concatenation {@code a || b}. */
+    static FloatVector unzipOdd(FloatVector a, FloatVector b) {
+        return UNZIP_ODD.selectFrom(a, b);
+    }
+
     /** The second halves of {@code a} and {@code b} interleaved. */
     static FloatVector zipHi(FloatVector a, FloatVector b) {
         return ZIP_HI.selectFrom(a, b);

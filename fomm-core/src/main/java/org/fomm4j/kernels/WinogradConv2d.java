@@ -139,16 +139,17 @@ final class WinogradConv2d implements Conv2d {
         // (and mostly in cache) whatever the image size.
         int chunkBlocks = Math.max(1, Math.min(tBlocks, CHUNK_FLOATS / (36 * NR * (cin + coPad))));
         int chunkTiles = chunkBlocks * NR;
-        float[] padded = Workspace.take(cin * chStride);
-        float[] v = Workspace.take(36 * chunkTiles * cin);
-        float[] m = Workspace.take(36 * coPad * chunkTiles);
+        // The phased layout is built per chunk, only the padded rows the chunk's tiles read (a band), so
+        // it is still in cache when the input transform reads it; the other layout pads the whole input.
+        int bandMax = phased ? Math.min(hp, 4 * ((chunkTiles + tw - 1) / tw + 1) + 2) : hp;
+        float[] padded = Workspace.take(cin * bandMax * rowStride);
+        float[] v = Workspace.take(36 * (chunkTiles * cin));
+        float[] m = Workspace.take(36 * (coPad * chunkTiles));
         try {
             int threads = Parallel.threads();
             for (int b = 0; b < n; b++) {
                 int inBatch = b * cin * sh * sw;
-                if (phased) {
-                    copyPhased(in, inBatch, h, w, u, padded, hp, qLen);
-                } else {
+                if (!phased) {
                     java.util.Arrays.fill(padded, 0, cin * chStride, 0f);
                     for (int ci = 0; ci < cin; ci++) {
                         for (int y = 0; y < h; y++) {
@@ -166,8 +167,16 @@ final class WinogradConv2d implements Conv2d {
                 int outBatch = b * cout * oh * ow;
                 for (int tb0 = 0; tb0 < tBlocks; tb0 += chunkBlocks) {
                     int blocks = Math.min(chunkBlocks, tBlocks - tb0);
-                    chunk(padded, chStride, phased ? qLen : wp, phased, tileBase, tb0 * NR, blocks, v, m, tiles, tw, oh, ow,
-                            out, outBatch, activation, threads, residual);
+                    int tFirst = tb0 * NR, bandY0 = 0, bandStride = chStride;
+                    if (phased) {
+                        int ty0 = tFirst / tw, ty1 = (Math.min(tiles, tFirst + blocks * NR) - 1) / tw;
+                        int rows = 4 * (ty1 - ty0) + 6;
+                        bandY0 = 4 * ty0;
+                        bandStride = rows * rowStride;
+                        copyPhased(in, inBatch, sh, sw, u, padded, bandY0, rows, qLen);
+                    }
+                    chunk(padded, bandStride, bandY0, phased ? qLen : wp, phased, tileBase, tFirst, blocks, v, m, tiles,
+                            tw, oh, ow, out, outBatch, activation, threads, residual);
                 }
             }
         } finally {
@@ -185,22 +194,27 @@ final class WinogradConv2d implements Conv2d {
     private static final int CHUNK_FLOATS = Integer.getInteger("fomm4j.winograd.chunk", 2 << 20);
 
     /** The three passes for the {@code blocks * NR} tiles from {@code tFirst}. */
-    private void chunk(float[] padded, int chStride, int wp, boolean phased, int[] tileBase, int tFirst, int blocks, float[] v,
+    private void chunk(float[] padded, int chStride, int bandY0, int wp, boolean phased, int[] tileBase, int tFirst, int blocks, float[] v,
                        float[] m, int tiles, int tw, int oh, int ow, float[] out, int outBatch, Activation activation,
                        int threads, float[] residual) {
         int cin = spec.inChannels(), cout = spec.outChannels();
         int cTiles = blocks * NR;
+        // Per-point strides of the panels.
+        int vPoint = cTiles * cin, mPoint = coPad * cTiles;
         int vectors = cTiles / VL;
-        int inChunks = chunks(vectors, cin, threads);
-        Parallel.forEach(cin * inChunks, task -> {
-            int ci = task / inChunks, part = task % inChunks;
+        // Both transforms split (channel, vector) pairs into a few contiguous ranges, not one task per
+        // channel: neighbouring channels' panel rows share cache lines (arrays are not 64-byte aligned),
+        // and handing them to alternate threads made two threads slower than one (measured).
+        int inTotal = cin * vectors, inTasks = Math.min(inTotal, 4 * threads);
+        Parallel.forEach(inTasks, task -> {
             float[] scratch = Workspace.local(0, 36 * VL);
-            for (int vi = part * vectors / inChunks, end = (part + 1) * vectors / inChunks; vi < end; vi++) {
+            for (int k = (int) ((long) task * inTotal / inTasks), end = (int) ((long) (task + 1) * inTotal / inTasks); k < end; k++) {
+                int ci = k / vectors, vi = k - ci * vectors;
                 if (!phased) {
                     inputTile(padded, ci * chStride, wp, tileBase, tFirst, vi * VL, v, cin, blocks, ci, scratch);
                 } else if (tFirst + vi * VL < tiles) {
                     // (Vectors past the last tile are padding: their products are never read.)
-                    inputTilePhased(padded, ci * chStride, wp, tw, tFirst, vi * VL, v, cin, blocks, ci, scratch);
+                    inputTilePhased(padded, ci * chStride - bandY0 * 4 * wp, wp, tw, tFirst, vi * VL, v, cin, blocks, ci, scratch);
                 }
             }
         });
@@ -213,23 +227,23 @@ final class WinogradConv2d implements Conv2d {
             int xi = task / coParts, part = task % coParts;
             for (int cb = part * coPer, end = Math.min(coBlocks, cb + coPer); cb < end; cb++) {
                 int wOff = (xi * coBlocks + cb) * cin * MR;
-                int mOff = (xi * coPad + cb * MR) * cTiles;
+                int mOff = xi * mPoint + cb * MR * cTiles;
                 for (int tb = 0; tb < blocks; tb++) {
-                    MicroKernel.gemm(u, wOff, v, (xi * blocks + tb) * cin * NR, NR, cin, m, mOff + tb * NR, cTiles, true);
+                    MicroKernel.gemm(u, wOff, v, xi * vPoint + tb * cin * NR, NR, cin, m, mOff + tb * NR, cTiles, true);
                 }
             }
         });
-        int outChunks = chunks(vectors, cout, threads);
-        Parallel.forEach(cout * outChunks, task -> {
-            int co = task / outChunks, part = task % outChunks;
+        int outTotal = cout * vectors, outTasks = Math.min(outTotal, 4 * threads);
+        Parallel.forEach(outTasks, task -> {
             float[] scratch = Workspace.local(0, 24 * VL);
             float[] tile = Workspace.local(1, 16 * VL);
-            for (int vi = part * vectors / outChunks, end = (part + 1) * vectors / outChunks; vi < end; vi++) {
+            for (int k = (int) ((long) task * outTotal / outTasks), end = (int) ((long) (task + 1) * outTotal / outTasks); k < end; k++) {
+                int co = k / vectors, vi = k - co * vectors;
                 int t = tFirst + vi * VL;
                 if (t >= tiles) {
-                    break;
+                    continue;
                 }
-                outputTile(m, co, cTiles, coPad * cTiles, vi * VL, scratch, tile);
+                outputTile(m, co, cTiles, mPoint, vi * VL, scratch, tile);
                 if (phased && activation != Activation.SIGMOID && 4 * (t % tw + VL) <= ow) {
                     storeInterleaved(tile, t, tw, oh, ow, bias[co], out, outBatch + co * oh * ow,
                             activation == Activation.RELU, residual);
@@ -238,11 +252,6 @@ final class WinogradConv2d implements Conv2d {
                 }
             }
         });
-    }
-
-    /** Splits {@code vectors} so that {@code planes * chunks} tasks keep every thread busy. */
-    private static int chunks(int vectors, int planes, int threads) {
-        return Math.max(1, Math.min(vectors, (8 * threads + planes - 1) / planes));
     }
 
     /**
@@ -281,26 +290,78 @@ final class WinogradConv2d implements Conv2d {
     }
 
     /**
-     * The padded input in the phased layout {@code [cin][hp][4][qLen]}: padded row {@code yy}, column
-     * {@code xx} (input {@code (yy - padH, xx - padW)}, zero outside) at phase {@code xx & 3}, index
-     * {@code xx >> 2}; with {@code u = 2} the stored input is read upsampled (nearest). One scalar copy per
-     * element, parallel over channels.
+     * Padded rows {@code y0 .. y0 + rows - 1} of the input in the phased layout {@code [cin][rows][4][qLen]}:
+     * padded row {@code yy}, column {@code xx} (input {@code (yy - padH, xx - padW)}, zero outside) at phase
+     * {@code xx & 3}, index {@code xx >> 2}; with {@code u = 2} the stored input is read upsampled
+     * (nearest). Parallel over channels; see {@link #phasedRow}.
      */
-    private void copyPhased(float[] in, int inBatch, int h, int w, int u, float[] padded, int hp, int qLen) {
-        int cin = spec.inChannels(), ph = spec.padH(), pw = spec.padW();
-        int rowStride = 4 * qLen, wp = 4 * (qLen - 1) + 2, sh = h / u, sw = w / u;
-        Parallel.forEach(cin, ci -> {
-            int plane = ci * hp * rowStride;
-            java.util.Arrays.fill(padded, plane, plane + hp * rowStride, 0f);
-            for (int y = 0; y < h; y++) {
-                int src = inBatch + (ci * sh + y / u) * sw, dst = plane + (y + ph) * rowStride;
-                int x0 = Math.min(w, wp - pw);
-                for (int x = 0; x < x0; x++) {
-                    int xx = x + pw;
-                    padded[dst + (xx & 3) * qLen + (xx >> 2)] = in[src + x / u];
+    private void copyPhased(float[] in, int inBatch, int sh, int sw, int u, float[] padded, int y0, int rows, int qLen) {
+        int cin = spec.inChannels(), ph = spec.padH(), pw = spec.padW(), h = u * sh;
+        int rowStride = 4 * qLen;
+        int total = cin * rows, tasks = Math.min(total, 4 * Parallel.threads());
+        Parallel.forEach(tasks, task -> {
+            for (int k = (int) ((long) task * total / tasks), end = (int) ((long) (task + 1) * total / tasks); k < end; k++) {
+                int ci = k / rows, r = k - ci * rows;
+                int y = y0 + r - ph, dst = k * rowStride;
+                if (y < 0 || y >= h) {
+                    java.util.Arrays.fill(padded, dst, dst + rowStride, 0f);
+                } else {
+                    phasedRow(in, inBatch + (ci * sh + y / u) * sw, sw, u, pw, padded, dst, qLen);
                 }
             }
         });
+    }
+
+    /**
+     * One padded row, {@code [4][qLen]} phases, from the stored row at {@code src} ({@code sw} floats, read
+     * upsampled x{@code u}, {@code u} 1 or 2) shifted right by {@code pw}. In vectors, 4 VL padded columns
+     * at a time: with {@code u = 1} a stride-4 deinterleave of 4 loads (two stages of even/odd lane
+     * selection), with {@code u = 2} phase {@code r} is the even lanes of the source from
+     * {@code (x0 + r) >> 1}. The vectors may read past the row's ends (within the array), so the padding
+     * columns they covered are zeroed afterwards; the columns after the last whole vector are scalar.
+     */
+    static void phasedRow(float[] in, int src, int sw, int u, int pw, float[] padded, int dst, int qLen) {
+        int w = u * sw, xxEnd = 4 * qLen, xx = 0;
+        if (u == 1) {
+            for (; xx + 4 * VL <= xxEnd; xx += 4 * VL) {
+                int s = src + xx - pw, q = dst + (xx >> 2);
+                if (s < 0 || s + 4 * VL > in.length) {
+                    break;
+                }
+                FloatVector a0 = FloatVector.fromArray(SPECIES, in, s);
+                FloatVector a1 = FloatVector.fromArray(SPECIES, in, s + VL);
+                FloatVector a2 = FloatVector.fromArray(SPECIES, in, s + 2 * VL);
+                FloatVector a3 = FloatVector.fromArray(SPECIES, in, s + 3 * VL);
+                FloatVector e01 = VectorMath.unzipEven(a0, a1), o01 = VectorMath.unzipOdd(a0, a1);
+                FloatVector e23 = VectorMath.unzipEven(a2, a3), o23 = VectorMath.unzipOdd(a2, a3);
+                VectorMath.unzipEven(e01, e23).intoArray(padded, q);
+                VectorMath.unzipEven(o01, o23).intoArray(padded, q + qLen);
+                VectorMath.unzipOdd(e01, e23).intoArray(padded, q + 2 * qLen);
+                VectorMath.unzipOdd(o01, o23).intoArray(padded, q + 3 * qLen);
+            }
+        } else if (u == 2) {
+            for (; xx + 4 * VL <= xxEnd; xx += 4 * VL) {
+                int x0 = xx - pw, q = dst + (xx >> 2);
+                if (src + (x0 >> 1) < 0 || src + ((x0 + 3) >> 1) + 2 * VL > in.length) {
+                    break;
+                }
+                for (int r = 0; r < 4; r++) {
+                    int s = src + ((x0 + r) >> 1);
+                    VectorMath.unzipEven(FloatVector.fromArray(SPECIES, in, s), FloatVector.fromArray(SPECIES, in, s + VL))
+                            .intoArray(padded, q + r * qLen);
+                }
+            }
+        }
+        for (int i = 0; i < Math.min(pw, xx); i++) {
+            padded[dst + (i & 3) * qLen + (i >> 2)] = 0f;
+        }
+        for (int i = pw + w; i < xx; i++) {
+            padded[dst + (i & 3) * qLen + (i >> 2)] = 0f;
+        }
+        for (int i = xx; i < xxEnd; i++) {
+            int x = i - pw;
+            padded[dst + (i & 3) * qLen + (i >> 2)] = x >= 0 && x < w ? in[src + x / u] : 0f;
+        }
     }
 
     /**

@@ -72,6 +72,35 @@ class ConvolutionAlgorithmProperties {
                 new WinogradConv2d(spec, wt, bias).apply(x, activation), WINOGRAD_TOL_PER_TERM * cin * 9 + 2e-5);
     }
 
+    @Property(tries = 300)
+    void phasedRowMatchesItsDefinition(@ForAll @IntRange(min = 1, max = 150) int sw,
+                                       @ForAll @IntRange(min = 1, max = 2) int u,
+                                       @ForAll @IntRange(min = 0, max = 3) int pw,
+                                       @ForAll @IntRange(min = 0, max = 9) int extraQ,
+                                       @ForAll @IntRange(min = 0, max = 70) int before,
+                                       @ForAll @IntRange(min = 0, max = 70) int after,
+                                       @ForAll long seed) {
+        // The vectors may read past the row into its neighbours (or stop at the array's ends); whatever
+        // they read, padded column xx holds input x = xx - pw read upsampled, and 0 outside the row.
+        Random r = new Random(seed);
+        int w = u * sw, qLen = (w + pw + 3) / 4 + extraQ;
+        float[] in = new float[before + sw + after];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = r.nextFloat() + 1f;
+        }
+        float[] padded = new float[4 * qLen + 5];
+        java.util.Arrays.fill(padded, Float.NaN);
+        WinogradConv2d.phasedRow(in, before, sw, u, pw, padded, 3, qLen);
+        for (int xx = 0; xx < 4 * qLen; xx++) {
+            int x = xx - pw;
+            float expected = x >= 0 && x < w ? in[before + x / u] : 0f;
+            float actual = padded[3 + (xx & 3) * qLen + (xx >> 2)];
+            int col = xx;
+            assertTrue(expected == actual, () -> "column " + col + ": expected " + expected + ", got " + actual);
+        }
+        assertTrue(Float.isNaN(padded[0]) && Float.isNaN(padded[4 * qLen + 3]), "wrote outside the row");
+    }
+
     @Property(tries = 6)
     void winogradMatchesScalarOnLayerSizedInputs(@ForAll @IntRange(min = 60, max = 70) int size,
                                                  @ForAll @IntRange(min = 64, max = 130) int cin,
