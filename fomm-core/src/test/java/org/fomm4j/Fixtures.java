@@ -10,34 +10,69 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Assumptions;
 import org.fomm4j.tensor.Npy;
 import org.fomm4j.tensor.Tensor;
 import org.fomm4j.weights.StateDict;
 
 /**
- * Access to {@code ../shared} (override with {@code -Dfomm4j.shared=DIR}). A missing folder fails
- * the test: parity tests must run in CI, never skip.
+ * The test data: the repository's {@code testdata/} folder ({@code -Dfomm4j.testdata=DIR} overrides it),
+ * and the parity fixtures, each from a system property when set ({@code fomm4j.fommFixture},
+ * {@code fomm4j.tpsmmFixture}, {@code fomm4j.trainFixture}) so other cases of the same layout run through
+ * the same tests. A bundled fixture that is missing fails; one that is not bundled (TPSMM, training)
+ * skips with a message naming its property. See {@code testdata/README.md}.
  */
 public final class Fixtures {
     private static final Map<Path, Map<String, Tensor>> CACHE = new ConcurrentHashMap<>();
+    private static final Map<String, String> PROPERTIES = Map.of(
+            "fomm-vox-small", "fomm4j.fommFixture",
+            "tpsmm-vox-small", "fomm4j.tpsmmFixture",
+            "fomm-train-small", "fomm4j.trainFixture");
+    private static final java.util.Set<String> BUNDLED = java.util.Set.of("fomm-vox-small");
 
     private Fixtures() {
     }
 
-    public static Path shared() {
-        String p = System.getProperty("fomm4j.shared");
-        Path dir = p != null ? Path.of(p) : Path.of("..", "shared");
+    /** The test data folder (fails the test when it is missing). */
+    public static Path testdata() {
+        String p = System.getProperty("fomm4j.testdata");
+        Path dir = p != null && !p.isBlank() ? Path.of(p) : findUp("testdata");
         if (!Files.isDirectory(dir.resolve("fixtures"))) {
-            dir = Path.of("..", "..", "shared");
-        }
-        if (!Files.isDirectory(dir.resolve("fixtures"))) {
-            fail("shared fixtures not found at " + dir.toAbsolutePath() + " (set -Dfomm4j.shared)");
+            fail("test data not found at " + dir.toAbsolutePath() + " (the repository's testdata/; set -Dfomm4j.testdata=DIR)");
         }
         return dir;
     }
 
+    /** {@code name} in the working directory or the nearest parent that has it. */
+    static Path findUp(String name) {
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            if (Files.isDirectory(d.resolve(name))) {
+                return d.resolve(name);
+            }
+        }
+        return Path.of(name);
+    }
+
+    /** A parity fixture folder: its property's value, else {@code testdata/fixtures/NAME}. */
     public static Path fixture(String name) {
-        return shared().resolve("fixtures").resolve(name);
+        String property = PROPERTIES.get(name);
+        String p = property == null ? null : System.getProperty(property);
+        if (p != null && !p.isBlank()) {
+            Path dir = Path.of(p);
+            if (!Files.isDirectory(dir)) {
+                fail("-D" + property + "=" + p + ": no such folder");
+            }
+            return dir;
+        }
+        Path dir = testdata().resolve("fixtures").resolve(name);
+        if (!Files.isDirectory(dir)) {
+            if (BUNDLED.contains(name)) {
+                fail("bundled fixture missing: " + dir.toAbsolutePath());
+            }
+            Assumptions.abort("fixture " + name + " is not bundled (too large, see testdata/README.md): set -D"
+                    + property + "=DIR to run this test");
+        }
+        return dir;
     }
 
     public static Map<String, Tensor> npz(Path file) {

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
  * {@code fomm}: animate a still image with a driving video (FOMM and TPSMM), convert published
  * checkpoints, inspect model files. Errors are one line on stderr and a non-zero exit status.
  */
-@Command(name = "fomm", mixinStandardHelpOptions = true, version = "fomm4j 0.1.0",
+@Command(name = "fomm", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
         description = "Image animation with the First Order Motion Model and the Thin-Plate Spline Motion Model, in pure Java.",
         subcommands = {AnimateCommand.class, ConvertCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -22,6 +22,7 @@ import org.jcodec.common.io.SeekableByteChannel;
 import org.jcodec.containers.mp4.demuxer.AbstractMP4DemuxerTrack;
 import org.jcodec.containers.mp4.demuxer.MP4Demuxer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -31,13 +32,31 @@ class CliTest {
     @TempDir
     Path tmp;
 
-    static Path shared() {
-        String p = System.getProperty("fomm4j.shared");
-        Path dir = p != null ? Path.of(p) : Path.of("..", "..", "shared");
-        if (!Files.isDirectory(dir.resolve("fixtures"))) {
-            fail("shared fixtures not found at " + dir.toAbsolutePath());
+    /** The repository's testdata/ ({@code -Dfomm4j.testdata=DIR} overrides it). */
+    static Path testdata() {
+        String p = System.getProperty("fomm4j.testdata");
+        Path dir = p != null && !p.isBlank() ? Path.of(p) : null;
+        for (Path d = Path.of("").toAbsolutePath(); dir == null && d != null; d = d.getParent()) {
+            if (Files.isDirectory(d.resolve("testdata/fixtures"))) {
+                dir = d.resolve("testdata");
+            }
+        }
+        if (dir == null || !Files.isDirectory(dir.resolve("fixtures"))) {
+            fail("testdata/ not found (set -Dfomm4j.testdata=DIR)");
         }
         return dir;
+    }
+
+    /** A parity fixture: bundled FOMM, or TPSMM from -Dfomm4j.tpsmmFixture (skips without it). */
+    static Path fixture(String name) {
+        if (name.startsWith("tpsmm")) {
+            String p = System.getProperty("fomm4j.tpsmmFixture");
+            Assumptions.assumeTrue(p != null && !p.isBlank(),
+                    "the TPSMM fixture is not bundled (testdata/README.md): set -Dfomm4j.tpsmmFixture=DIR to run this case");
+            return Path.of(p);
+        }
+        String p = System.getProperty("fomm4j.fommFixture");
+        return p != null && !p.isBlank() ? Path.of(p) : testdata().resolve("fixtures").resolve(name);
     }
 
     record Run(int status, String out, String err) {
@@ -70,7 +89,7 @@ class CliTest {
         "tpsmm-vox-small, avd, avd, 5e-4",
     })
     void rawOutputMatchesTheReference(String fixture, String mode, String key, double tol) throws IOException {
-        Path dir = shared().resolve("fixtures").resolve(fixture);
+        Path dir = fixture(fixture);
         Path raw = tmp.resolve("raw.npy");
         ok("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
                 "--source", dir.resolve("source.png").toString(), "--driving", dir.resolve("driving").toString(),
@@ -93,7 +112,7 @@ class CliTest {
 
     @Test
     void convertInfoAndAnimateFromTheModelFile() throws IOException {
-        Path dir = shared().resolve("fixtures/fomm-vox-small");
+        Path dir = fixture("fomm-vox-small");
         Path model = tmp.resolve("small.fomm4j");
         Run c = ok("convert", "--checkpoint", dir.resolve("checkpoint-gpu-saved.pth.tar").toString(),
                 "--config", dir.resolve("config.yaml").toString(), "--output", model.toString());
@@ -115,10 +134,10 @@ class CliTest {
     /** The real media: 169-frame, 25 fps H.264 High-profile video with AAC audio, 680x676 photo. */
     @Test
     void realMediaGivesAPlayableMp4WithAllFramesTheFrameRateAndTheAudio() throws Exception {
-        Path dir = shared().resolve("fixtures/fomm-vox-small");
+        Path dir = fixture("fomm-vox-small");
         Path out = tmp.resolve("animated.mp4");
         ok("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
-                "--source", shared().resolve("media/source.png").toString(), "--driving", shared().resolve("media/driving.mp4").toString(),
+                "--source", testdata().resolve("media/source.png").toString(), "--driving", testdata().resolve("media/driving.mp4").toString(),
                 "--output", out.toString(), "--audio", "--mode", "relative-adapt");
         try (SeekableByteChannel ch = NIOUtils.readableChannel(out.toFile())) {
             MP4Demuxer d = MP4Demuxer.createMP4Demuxer(ch);
@@ -143,7 +162,7 @@ class CliTest {
 
     @Test
     void badInputGetsAOneLineErrorAndNoOutput() throws IOException {
-        Path dir = shared().resolve("fixtures/fomm-vox-small");
+        Path dir = fixture("fomm-vox-small");
         String ckpt = dir.resolve("checkpoint.pth.tar").toString(), cfg = dir.resolve("config.yaml").toString();
         String src = dir.resolve("source.png").toString(), drv = dir.resolve("driving").toString();
         Path notImage = tmp.resolve("photo.png");

@@ -3,11 +3,10 @@ package org.fomm4j.kernels;
 /**
  * Geometry of a 2-D convolution as {@code torch.nn.Conv2d} defines it (no dilation): weight layout
  * OIHW = {@code [outChannels, inChannels / groups, kernelH, kernelW]}, zero padding, integer stride.
- *
- * @throws IllegalArgumentException if a size is non-positive or channels are not divisible by groups
  */
 public record ConvSpec(int inChannels, int outChannels, int kernelH, int kernelW,
                        int stride, int padH, int padW, int groups) {
+    /** @throws IllegalArgumentException if a size is non-positive or channels are not divisible by groups */
     public ConvSpec {
         if (inChannels <= 0 || outChannels <= 0 || kernelH <= 0 || kernelW <= 0 || stride <= 0 || groups <= 0
                 || padH < 0 || padW < 0) {

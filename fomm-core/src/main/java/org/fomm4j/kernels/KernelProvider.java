@@ -1,18 +1,23 @@
 package org.fomm4j.kernels;
 
 import java.lang.reflect.Constructor;
-import java.util.logging.Logger;
 
 /**
- * Chooses the {@link Kernels} implementation once per JVM and logs the choice.
+ * Chooses the {@link Kernels} implementation once per JVM and logs the choice, as Lucene's
+ * {@code VectorizationProvider} does.
  *
- * <p>The Vector API implementation is used when the {@code jdk.incubator.vector} module is in the
- * boot layer (run with {@code --add-modules jdk.incubator.vector}); otherwise the scalar reference,
- * with a warning. {@code -Dfomm4j.kernels=scalar} forces the reference. This class never touches the
- * Vector API itself (no static initializer does), so it loads on any JVM.
+ * <p>The Vector API implementation is used when the {@code jdk.incubator.vector} module is in the boot
+ * layer (run with {@code --add-modules jdk.incubator.vector}) and the JVM is HotSpot with C2, which
+ * compiles vector operations to SIMD instructions; without C2 (the interpreter, {@code -Xint}, or
+ * {@code -XX:TieredStopAtLevel} below 4) the Vector API runs boxed and far slower than scalar code.
+ * Otherwise the scalar reference is used, with one warning naming what to change.
+ * {@code -Dfomm4j.kernels=scalar} forces the reference. The choice is logged through
+ * {@link System.Logger} ({@code org.fomm4j.kernels}) at DEBUG, so a library stays quiet by default;
+ * the fallback at WARNING. This class never touches the Vector API itself (no static initializer does),
+ * so it loads on any JVM.
  */
 public final class KernelProvider {
-    private static final Logger LOG = Logger.getLogger(KernelProvider.class.getName());
+    private static final System.Logger LOG = System.getLogger("org.fomm4j.kernels");
 
     private KernelProvider() {
     }
@@ -53,16 +58,53 @@ public final class KernelProvider {
     private static Kernels choose() {
         String forced = System.getProperty("fomm4j.kernels", "");
         if (forced.equalsIgnoreCase("scalar")) {
-            LOG.info("fomm4j kernels: scalar (forced by -Dfomm4j.kernels=scalar)");
+            LOG.log(System.Logger.Level.DEBUG, "fomm4j kernels: scalar (forced by -Dfomm4j.kernels=scalar)");
+            return scalar();
+        }
+        String noC2 = withoutC2();
+        if (noC2 != null) {
+            LOG.log(System.Logger.Level.WARNING, "fomm4j kernels: scalar fallback, slow: " + noC2);
             return scalar();
         }
         try {
             Kernels k = panama();
-            LOG.info("fomm4j kernels: " + k.name() + " on " + Parallel.threads() + " threads");
+            LOG.log(System.Logger.Level.DEBUG, "fomm4j kernels: " + k.name() + " on " + Parallel.threads() + " threads");
             return k;
         } catch (UnsupportedOperationException e) {
-            LOG.warning("fomm4j kernels: scalar fallback, slow (" + e.getMessage() + ")");
+            LOG.log(System.Logger.Level.WARNING, "fomm4j kernels: scalar fallback, slow (" + e.getMessage()
+                    + "; the Java flag is --add-modules jdk.incubator.vector)");
             return scalar();
+        }
+    }
+
+    /** Why this JVM cannot run the Vector API fast (not HotSpot with C2), or null when it can. */
+    static String withoutC2() {
+        String vm = System.getProperty("java.vm.name", "");
+        String info = System.getProperty("java.vm.info", "");
+        if (!vm.contains("Server VM")) {
+            return "the JVM is \"" + vm + "\", not HotSpot's Server VM (C2), which the Vector API needs to be fast";
+        }
+        if (info.contains("interpreted mode")) {
+            return "the JVM runs interpreted (-Xint); drop -Xint";
+        }
+        String level = vmOption("TieredStopAtLevel");
+        if (level != null && !level.isEmpty() && Integer.parseInt(level) < 4
+                && !"false".equals(vmOption("TieredCompilation"))) {
+            return "C2 is off (-XX:TieredStopAtLevel=" + level + "); drop that flag";
+        }
+        return null;
+    }
+
+    /** A HotSpot flag's value, or null where the management module or the flag is not there. */
+    private static String vmOption(String name) {
+        try {
+            Class<?> factory = Class.forName("java.lang.management.ManagementFactory");
+            Class<?> bean = Class.forName("com.sun.management.HotSpotDiagnosticMXBean");
+            Object mx = factory.getMethod("getPlatformMXBean", Class.class).invoke(null, bean);
+            Object option = bean.getMethod("getVMOption", String.class).invoke(mx, name);
+            return (String) option.getClass().getMethod("getValue").invoke(option);
+        } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+            return null;
         }
     }
 }

@@ -30,12 +30,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * A model built from each official full-size FOMM config expects exactly the tensors (names and
  * shapes) that the official checkpoint holds for {@code generator} and {@code kp_detector}, as listed
- * in {@code shared/reference/state-dicts/fomm-*.json}.
+ * in {@code testdata/reference/state-dicts/fomm-*.json}.
  */
 class FommOfficialConfigsTest {
 
     static Stream<Path> manifests() throws IOException {
-        return Files.list(Fixtures.shared().resolve("reference/state-dicts"))
+        return Files.list(Fixtures.testdata().resolve("reference/state-dicts"))
                 .filter(p -> p.getFileName().toString().startsWith("fomm-")).sorted();
     }
 
@@ -66,7 +66,7 @@ class FommOfficialConfigsTest {
     @MethodSource("manifests")
     void modelExpectsExactlyTheOfficialTensors(Path manifestFile) throws IOException {
         JsonNode manifest = new ObjectMapper().readTree(manifestFile.toFile());
-        Path config = Fixtures.shared().resolve("reference/configs/fomm").resolve(manifest.get("config").asText());
+        Path config = Fixtures.testdata().resolve("reference/configs/fomm").resolve(manifest.get("config").asText());
         Map<String, int[]> official = manifestTensors(manifest);
 
         FommModel model = FommModel.create(FommConfig.load(config), zeros(official), KernelProvider.scalar());
@@ -90,9 +90,9 @@ class FommOfficialConfigsTest {
 
     @Test
     void missingUnexpectedAndMisshapedTensorsAreNamed() throws IOException {
-        Path manifestFile = Fixtures.shared().resolve("reference/state-dicts/fomm-vox-256.json");
+        Path manifestFile = Fixtures.testdata().resolve("reference/state-dicts/fomm-vox-256.json");
         JsonNode manifest = new ObjectMapper().readTree(manifestFile.toFile());
-        FommConfig config = FommConfig.load(Fixtures.shared().resolve("reference/configs/fomm/vox-256.yaml"));
+        FommConfig config = FommConfig.load(Fixtures.testdata().resolve("reference/configs/fomm/vox-256.yaml"));
         Map<String, int[]> official = manifestTensors(manifest);
 
         Map<String, int[]> missing = new HashMap<>(official);

@@ -22,13 +22,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * A TPSMM model built from each official config expects exactly the tensors of the official
- * checkpoint's inference networks ({@code shared/reference/state-dicts/tpsmm-*.json}), and its
+ * checkpoint's inference networks ({@code testdata/reference/state-dicts/tpsmm-*.json}), and its
  * learnable parameter counts match.
  */
 class TpsmmOfficialConfigsTest {
 
     static Stream<Path> manifests() throws IOException {
-        return Files.list(Fixtures.shared().resolve("reference/state-dicts"))
+        return Files.list(Fixtures.testdata().resolve("reference/state-dicts"))
                 .filter(p -> p.getFileName().toString().startsWith("tpsmm-")).sorted();
     }
 
@@ -36,7 +36,7 @@ class TpsmmOfficialConfigsTest {
     @MethodSource("manifests")
     void modelExpectsExactlyTheOfficialTensors(Path manifestFile) throws IOException {
         JsonNode manifest = new ObjectMapper().readTree(manifestFile.toFile());
-        Path config = Fixtures.shared().resolve("reference/configs/tpsmm").resolve(manifest.get("config").asText());
+        Path config = Fixtures.testdata().resolve("reference/configs/tpsmm").resolve(manifest.get("config").asText());
         Map<String, int[]> official = new LinkedHashMap<>();
         Map<String, Long> learnable = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> nets = manifest.get("networks").fields(); nets.hasNext(); ) {

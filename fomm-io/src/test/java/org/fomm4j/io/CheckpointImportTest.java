@@ -169,6 +169,10 @@ class CheckpointImportTest {
             assertTrue(e.getMessage().contains("truncated"), e.getMessage());
             assertFalse(Files.exists(out));
         }
+    }
+
+    @Test
+    void truncatedZipCheckpointIsReportedAsCorrupt() throws IOException {
         Path zip = SharedFixtures.fixture("tpsmm-vox-small").resolve("checkpoint.pth.tar");
         Path cutZip = tmp.resolve("cut.zip.pth.tar");
         try (var in = Files.newInputStream(zip)) {
@@ -204,7 +208,7 @@ class CheckpointImportTest {
 
     @Test
     void configThatDoesNotMatchTheWeightsNamesTheTensors() {
-        Path official = SharedFixtures.shared().resolve("reference/configs/fomm/vox-256.yaml");
+        Path official = SharedFixtures.testdata().resolve("reference/configs/fomm/vox-256.yaml");
         Path out = tmp.resolve("x.fomm4j");
         WeightException e = assertThrows(WeightException.class,
                 () -> CheckpointConverter.convert(fommCheckpoint("checkpoint.pth.tar"), official, out));

@@ -11,11 +11,11 @@ import org.fomm4j.io.media.VideoSource;
 import org.fomm4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
-/** Reading the real media in ../shared/media. */
+/** Reading the real media in testdata/media. */
 class MediaTest {
     @Test
     void drivingMp4DecodesTo169FramesAt25Fps() throws IOException {
-        try (VideoSource v = VideoSource.open(SharedFixtures.shared().resolve("media/driving.mp4"))) {
+        try (VideoSource v = VideoSource.open(SharedFixtures.testdata().resolve("media/driving.mp4"))) {
             assertEquals(new Fps(25, 1), v.fps());
             assertEquals(169, v.frameCount());
             int n = 0;
@@ -44,7 +44,7 @@ class MediaTest {
 
     @Test
     void sourcePhotoResizesToTheModelFrame() throws IOException {
-        BufferedImage img = Images.read(SharedFixtures.shared().resolve("media/source.png"));
+        BufferedImage img = Images.read(SharedFixtures.testdata().resolve("media/source.png"));
         assertEquals(680, img.getWidth());
         Tensor t = Images.toTensor(img, 256, 256);
         assertEquals(256, t.dim(2));

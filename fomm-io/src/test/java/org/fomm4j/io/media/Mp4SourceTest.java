@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class Mp4SourceTest {
     @Test
     void framesComeInPresentationOrder() throws IOException {
-        try (Mp4Source v = (Mp4Source) VideoSource.open(SharedFixtures.shared().resolve("media/driving.mp4"))) {
+        try (Mp4Source v = (Mp4Source) VideoSource.open(SharedFixtures.testdata().resolve("media/driving.mp4"))) {
             int n = 0;
             while (v.next() != null) {
                 assertEquals(n / 25.0, v.lastPresentationTime(), 1e-6, "presentation time of frame " + n);
