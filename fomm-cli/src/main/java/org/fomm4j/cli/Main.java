@@ -27,27 +27,59 @@ public final class Main implements Runnable {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    /** Runs the tool and returns the exit status (for tests). */
+    /**
+     * Runs the tool and returns the exit status (for tests): 0 done, 1 failed (one {@code fomm:} line
+     * saying what and which file), 2 usage error (one {@code fomm:} line and where the help is). Every
+     * {@link Throwable} ends here, JVM errors included: no stack trace unless {@code -Dfomm4j.debug=true}.
+     */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         ROOT_LOGGER.setLevel(Boolean.getBoolean("fomm4j.verbose") ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING);
-        CommandLine cl = new CommandLine(new Main());
-        cl.setOut(out);
-        cl.setErr(err);
-        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            err.println("fomm: " + message(e));
-            if (Boolean.getBoolean("fomm4j.debug")) {
-                e.printStackTrace(err);
-            }
-            return 1;
-        });
-        return cl.execute(args);
+        try {
+            CommandLine cl = new CommandLine(new Main());
+            cl.setOut(out);
+            cl.setErr(err);
+            cl.setParameterExceptionHandler((e, badArgs) -> {
+                CommandLine sub = e.getCommandLine();
+                String name = sub.getCommandSpec().qualifiedName();
+                err.println("fomm: " + oneLine(e.getMessage()) + " (see '" + name + " --help')");
+                return 2;
+            });
+            cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> fail(e, err));
+            return cl.execute(args);
+        } catch (Throwable t) {
+            return fail(t, err);
+        }
+    }
+
+    private static int fail(Throwable e, PrintWriter err) {
+        err.println("fomm: " + message(e));
+        if (Boolean.getBoolean("fomm4j.debug")) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
     }
 
     static String message(Throwable e) {
-        String m = e.getMessage();
         if (e instanceof OutOfMemoryError) {
-            return "out of memory (give the JVM more with FOMM_JAVA_OPTS=-Xmx...)";
+            return "out of memory (give the JVM more with FOMM_JAVA_OPTS=-Xmx...)"
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage());
         }
-        return m == null || m.isBlank() ? e.toString() : m;
+        if (e instanceof StackOverflowError) {
+            return "an input is nested too deeply to read (stack overflow)";
+        }
+        if (e instanceof InternalError && String.valueOf(e.getMessage()).contains("fault occurred")) {
+            return "a file was truncated or changed while it was being read (" + e.getMessage() + ")";
+        }
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) {
+            return e.getClass().getSimpleName().replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
+        }
+        return oneLine(m);
+    }
+
+    private static String oneLine(String m) {
+        String line = m.strip().replaceAll("\\s*\\R\\s*", "; ");
+        return line.length() > 500 ? line.substring(0, 500) + "..." : line;
     }
 }

@@ -1,5 +1,6 @@
 package org.fomm4j.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -202,5 +203,42 @@ class CliTest {
         Run info = fomm("info", ckpt);
         assertNotEquals(0, info.status());
         assertTrue(info.err().contains("not a fomm4j weight file"), info.err());
+    }
+
+    @Test
+    void usageErrorsAreOneFommLineWithStatus2() {
+        Run r = fomm("animate", "--model", "m.fomm4j");
+        assertEquals(2, r.status());
+        assertTrue(r.err().startsWith("fomm: Missing required options"), r.err());
+        assertTrue(r.err().strip().lines().count() == 1 && r.err().contains("'fomm animate --help'"), r.err());
+        Run unknown = fomm("--frobnicate");
+        assertEquals(2, unknown.status());
+        assertTrue(unknown.err().startsWith("fomm: Unknown option") && unknown.err().strip().lines().count() == 1, unknown.err());
+    }
+
+    @Test
+    void anOutputNamingAnInputIsRefusedBeforeAnyWorkAndTheInputIsUntouched() throws IOException {
+        Path dir = fixture("fomm-vox-small");
+        Path driving = Files.copy(testdata().resolve("media/driving.mp4"), tmp.resolve("driving.mp4"));
+        byte[] before = Files.readAllBytes(driving);
+        Run r = fomm("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
+                "--source", dir.resolve("source.png").toString(), "--driving", driving.toString(), "--output", tmp.resolve("./driving.mp4").toString());
+        assertEquals(1, r.status());
+        assertTrue(r.err().startsWith("fomm: --output") && r.err().contains("same file as --driving"), r.err());
+        assertArrayEquals(before, Files.readAllBytes(driving));
+        Run raw = fomm("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
+                "--source", dir.resolve("source.png").toString(), "--driving", driving.toString(), "--output", tmp.resolve("o.mp4").toString(),
+                "--raw-output", tmp.resolve("o.mp4").toString());
+        assertEquals(1, raw.status());
+        assertTrue(raw.err().contains("--raw-output") && raw.err().contains("same file as --output"), raw.err());
+        Run convert = fomm("convert", "--checkpoint", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
+                "--output", dir.resolve("config.yaml").toString());
+        assertEquals(1, convert.status());
+        assertTrue(convert.err().contains("same file as --config"), convert.err());
+        Files.createDirectory(tmp.resolve("taken.mp4"));
+        Run folder = fomm("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
+                "--source", dir.resolve("source.png").toString(), "--driving", driving.toString(), "--output", tmp.resolve("taken.mp4").toString());
+        assertEquals(1, folder.status());
+        assertTrue(folder.err().contains("is an existing folder"), folder.err());
     }
 }

@@ -1,5 +1,9 @@
 package org.fomm4j.io;
 
+import java.nio.file.Files;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -59,7 +63,16 @@ public final class AnimationJob {
     private AnimationJob() {
     }
 
+    /**
+     * Animates {@code o.source()} with {@code o.driving()} into {@code o.output()} (an .mp4, a .gif, or else
+     * a folder of PNG frames), written atomically.
+     *
+     * @throws IllegalArgumentException before any work when an output would overwrite an input or the other
+     *                                  output, or its folder does not exist
+     * @throws IOException              for unreadable inputs and unwritable outputs (messages name the file)
+     */
     public static Result run(Options o, Progress progress) throws IOException {
+        checkOutputs(o);
         BufferedImage sourceImage = Images.read(o.source());
         try (VideoSource probe = VideoSource.open(o.driving())) {
             // Fail on unreadable inputs and impossible outputs before any frame is animated.
@@ -104,6 +117,31 @@ public final class AnimationJob {
                     return new Result(n, fps, best, h, w);
                 }
             }
+        }
+    }
+
+    /** Outputs are new files in existing folders, none of them an input: checked before the work. */
+    static void checkOutputs(Options o) {
+        Map<String, Path> inputs = new LinkedHashMap<>();
+        inputs.put("--model", o.model());
+        inputs.put("--config", o.config());
+        inputs.put("--source", o.source());
+        inputs.put("--driving", o.driving());
+        Map<String, Path> outputs = new LinkedHashMap<>();
+        outputs.put("--output", o.output());
+        outputs.put("--raw-output", o.rawOutput());
+        Outputs.check(inputs, outputs);
+        String name = o.output().getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        boolean fileOutput = name.endsWith(".mp4") || name.endsWith(".gif");
+        if (fileOutput && Files.isDirectory(o.output())) {
+            throw new IllegalArgumentException("--output " + o.output() + " is an existing folder; an ." + name.substring(name.lastIndexOf('.') + 1)
+                    + " output is a file (choose another path)");
+        }
+        if (!fileOutput && Files.exists(o.output()) && !Files.isDirectory(o.output())) {
+            throw new IllegalArgumentException("--output " + o.output() + " is an existing file; an output not ending in .mp4 or .gif is a folder of PNG frames");
+        }
+        if (o.rawOutput() != null && Files.isDirectory(o.rawOutput())) {
+            throw new IllegalArgumentException("--raw-output " + o.rawOutput() + " is an existing folder; it is an .npy file");
         }
     }
 

@@ -5,8 +5,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /** A temporary file or directory beside a target, renamed over it at the end or deleted on failure. */
 final class TempOutput {
@@ -21,7 +19,7 @@ final class TempOutput {
 
     static TempOutput file(Path target) throws IOException {
         try {
-            Path t = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+            Path t = org.fomm4j.io.Outputs.temporaryFile(target);
             readable(t, false);
             return new TempOutput(target, t);
         } catch (IOException e) {
@@ -31,7 +29,7 @@ final class TempOutput {
 
     static TempOutput directory(Path target) throws IOException {
         try {
-            Path t = Files.createTempDirectory(target.getParent(), "." + target.getFileName());
+            Path t = org.fomm4j.io.Outputs.temporaryDirectory(target);
             readable(t, true);
             return new TempOutput(target, t);
         } catch (IOException e) {
@@ -54,17 +52,14 @@ final class TempOutput {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
         }
+        org.fomm4j.io.Outputs.release(temp);
         done = true;
     }
 
     void discard() throws IOException {
-        if (done || !Files.exists(temp)) {
+        if (done) {
             return;
         }
-        try (Stream<Path> s = Files.walk(temp)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        org.fomm4j.io.Outputs.delete(temp);
     }
 }

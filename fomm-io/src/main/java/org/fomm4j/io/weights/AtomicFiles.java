@@ -38,7 +38,7 @@ public final class AtomicFiles {
         }
         Path tmp;
         try {
-            tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
+            tmp = org.fomm4j.io.Outputs.temporaryFile(abs);
             try {
                 Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
             } catch (UnsupportedOperationException e) {
@@ -62,10 +62,11 @@ public final class AtomicFiles {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
             }
+            org.fomm4j.io.Outputs.release(tmp);
             done = true;
         } finally {
             if (!done) {
-                Files.deleteIfExists(tmp);
+                org.fomm4j.io.Outputs.delete(tmp);
             }
         }
     }

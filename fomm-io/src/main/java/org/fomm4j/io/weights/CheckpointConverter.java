@@ -44,8 +44,17 @@ public final class CheckpointConverter {
      * @throws WeightException      when the checkpoint's tensors do not match the model of the config
      *                              (names the tensors)
      * @throws WeightFileException  when the output cannot be written; nothing is left behind
+     *                              (also when it is the checkpoint or the config, or its folder does not exist)
      */
     public static Report convert(Path checkpoint, Path config, Path output) throws IOException {
+        java.util.Map<String, Path> inputs = new java.util.LinkedHashMap<>();
+        inputs.put("--checkpoint", checkpoint);
+        inputs.put("--config", config);
+        try {
+            org.fomm4j.io.Outputs.check(inputs, java.util.Map.of("--output", output));
+        } catch (IllegalArgumentException e) {
+            throw new WeightFileException(e.getMessage());
+        }
         String yaml;
         try {
             yaml = Files.readString(config, StandardCharsets.UTF_8);
