@@ -66,8 +66,10 @@ public final class LoadedModel implements AutoCloseable {
         JsonNode tree = YamlConfig.read(config);
         ModelFamily family = ModelFamily.of(tree);
         TorchCheckpoint ckpt = TorchCheckpoint.open(model);
+        var raw = CheckpointConverter.readNetworks(ckpt, family);
+        CheckpointConverter.check(raw, family.expectedTensors(tree, raw.keySet()), model, config);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (var e : CheckpointConverter.readNetworks(ckpt, family).entrySet()) {
+        for (var e : raw.entrySet()) {
             tensors.put(e.getKey(), Tensor.of(e.getValue().toFloats(), e.getValue().shape()));
         }
         StateDict sd = StateDict.of(tensors);

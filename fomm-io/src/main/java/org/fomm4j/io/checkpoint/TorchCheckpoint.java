@@ -173,6 +173,12 @@ public final class TorchCheckpoint {
         if (n > 0 && (t.offset() < 0 || (last + 1) * es > storage.length)) {
             throw new CheckpointException("tensor " + name + " reaches outside its storage in " + file);
         }
+        // A view with more elements than its storage repeats them (zero or overlapping strides): never in a
+        // state dict, and the way a few bytes could claim gigabytes.
+        if (n * es > storage.length || n > Integer.MAX_VALUE / 8) {
+            throw new CheckpointException("checkpoint " + file + " is corrupt: tensor " + name + " declares " + n
+                    + " elements but its storage holds " + storage.length / es);
+        }
         DType dst = src.floating ? DType.F32 : DType.I64;
         ByteBuffer in = ByteBuffer.wrap(storage).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(n * dst.size)).order(ByteOrder.LITTLE_ENDIAN);
@@ -233,7 +239,7 @@ public final class TorchCheckpoint {
             return new CheckpointException("unsafe checkpoint " + file + ": " + e.getMessage(), e);
         }
         String m = e.getMessage() == null ? "" : e.getMessage();
-        if (e instanceof EOFException || m.contains("premature end") || m.contains("expected more bytes")) {
+        if (e instanceof EOFException || m.contains("premature end") || m.contains("expected more bytes") || m.startsWith("truncated")) {
             return new CheckpointException("checkpoint " + file + " is truncated", e);
         }
         return new CheckpointException("checkpoint " + file + " is corrupt: " + e.getMessage(), e);
@@ -291,6 +297,9 @@ public final class TorchCheckpoint {
                 if (numel != s.numel()) {
                     throw new CheckpointException("checkpoint " + file + " is corrupt: storage " + key + " has " + numel
                             + " elements but its tensors declare " + s.numel());
+                }
+                if (numel < 0 || numel * s.dtype().size > Integer.MAX_VALUE - 8) {
+                    throw new CheckpointException("checkpoint " + file + " is corrupt: storage " + key + " declares " + numel + " elements");
                 }
                 out.put(key, in.readNBytes(Math.toIntExact(numel * s.dtype().size)));
                 if (out.get(key).length < numel * s.dtype().size) {
@@ -389,6 +398,10 @@ public final class TorchCheckpoint {
                     throw new CheckpointException("checkpoint " + file + " is corrupt: storage entry data/" + s.key() + " is missing");
                 }
                 long want = s.numel() * s.dtype().size;
+                if (s.numel() < 0 || want > Integer.MAX_VALUE - 8 || (e.getSize() >= 0 && e.getSize() < want)) {
+                    throw new CheckpointException("checkpoint " + file + " is corrupt: storage data/" + s.key() + " declares "
+                            + s.numel() + " elements but the entry holds " + e.getSize() + " bytes");
+                }
                 byte[] b;
                 try (InputStream in = zip.getInputStream(e)) {
                     b = in.readNBytes(Math.toIntExact(want));

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.TreeSet;
 import org.fomm4j.config.ConfigException;
 import org.fomm4j.config.YamlConfig;
+import org.fomm4j.io.checkpoint.DType;
 import org.fomm4j.io.checkpoint.TorchCheckpoint;
 import org.fomm4j.io.checkpoint.TorchCheckpoint.RawTensor;
 import org.fomm4j.weights.WeightException;
@@ -112,7 +113,25 @@ public final class CheckpointConverter {
         return out;
     }
 
-    private static void check(Map<String, RawTensor> actual, Map<String, int[]> expected, Path checkpoint, Path config) {
+    private static long nonFinite(RawTensor t) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(t.data()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long bad = 0;
+        for (int i = 0, n = t.data().length / 4; i < n; i++) {
+            if (!Float.isFinite(b.getFloat(i * 4))) {
+                bad++;
+            }
+        }
+        return bad;
+    }
+
+    /**
+     * Checks a checkpoint's tensors against the model the config builds: every expected name present with
+     * its shape, float storages for weights (integers only for BatchNorm's {@code num_batches_tracked}),
+     * every value finite, nothing unexpected.
+     *
+     * @throws WeightException listing the first problems, each naming its tensor
+     */
+    public static void check(Map<String, RawTensor> actual, Map<String, int[]> expected, Path checkpoint, Path config) {
         List<String> problems = new ArrayList<>();
         for (var e : expected.entrySet()) {
             RawTensor t = actual.get(e.getKey());
@@ -121,6 +140,15 @@ public final class CheckpointConverter {
             } else if (!Arrays.equals(t.shape(), e.getValue())) {
                 problems.add("tensor " + e.getKey() + " has shape " + Arrays.toString(t.shape()) + " but the config expects "
                         + Arrays.toString(e.getValue()));
+            } else if (e.getKey().endsWith(".num_batches_tracked") != (t.dtype() != DType.F32)) {
+                problems.add("tensor " + e.getKey() + " is stored as "
+                        + (t.dtype() == DType.F32 ? "floating point" : "integers or booleans") + " but the model expects "
+                        + (t.dtype() == DType.F32 ? "an integer counter" : "float weights"));
+            } else if (t.dtype() == DType.F32) {
+                long bad = nonFinite(t);
+                if (bad > 0) {
+                    problems.add("tensor " + e.getKey() + " has " + bad + " non-finite values (NaN or infinity)");
+                }
             }
         }
         for (String k : new TreeSet<>(actual.keySet())) {

@@ -68,7 +68,7 @@ public enum ModelFamily {
      *
      * @param present the tensors the checkpoint has (decides optional networks such as TPSMM's background predictor)
      */
-    Map<String, int[]> expectedTensors(JsonNode config, Set<String> present) {
+    public Map<String, int[]> expectedTensors(JsonNode config, Set<String> present) {
         return switch (this) {
             case FOMM -> FommModel.expectedTensors(FommConfig.fromTree(config));
             case TPSMM -> TpsmmModel.expectedTensors(TpsmmConfig.fromTree(config),

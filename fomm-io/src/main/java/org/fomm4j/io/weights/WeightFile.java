@@ -32,6 +32,7 @@ import org.fomm4j.weights.StateDict;
  * {@code published_checkpoint} (name of the matching published checkpoint, when one matched).
  */
 public final class WeightFile implements AutoCloseable {
+    private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Path path;
@@ -83,13 +84,29 @@ public final class WeightFile implements AutoCloseable {
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
             Map<String, Tensor> tensors = new LinkedHashMap<>();
+            java.util.TreeMap<Long, long[]> ranges = new java.util.TreeMap<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 String name = e.getKey();
-                if (name.equals("__metadata__") || name.startsWith(WeightFileWriter.PAD_PREFIX)) {
+                if (name.equals("__metadata__")) {
                     continue;
                 }
                 JsonNode t = e.getValue();
+                JsonNode o = t.path("data_offsets");
+                if (!o.isArray() || o.size() != 2 || !o.get(0).isIntegralNumber() || !o.get(1).isIntegralNumber()
+                        || !o.get(0).canConvertToLong() || !o.get(1).canConvertToLong()) {
+                    throw new WeightFileException("model file " + path + " is corrupt: data_offsets of " + name + " are not two integers");
+                }
+                long b0 = o.get(0).asLong(), b1 = o.get(1).asLong();
+                if (b0 < 0 || b1 < b0) {
+                    throw new WeightFileException("model file " + path + " is corrupt: data_offsets of " + name + " are out of order");
+                }
+                if (b1 > b0 && ranges.put(b0, new long[] {b1}) != null) {
+                    throw new WeightFileException("model file " + path + " is corrupt: two tensors start at byte " + b0);
+                }
+                if (name.startsWith(WeightFileWriter.PAD_PREFIX)) {
+                    continue;
+                }
                 String dtype = t.path("dtype").asText();
                 JsonNode shapeNode = t.path("shape");
                 JsonNode offs = t.path("data_offsets");
@@ -99,7 +116,14 @@ public final class WeightFile implements AutoCloseable {
                 int[] shape = new int[shapeNode.size()];
                 long n = 1;
                 for (int i = 0; i < shape.length; i++) {
-                    shape[i] = shapeNode.get(i).asInt();
+                    JsonNode d = shapeNode.get(i);
+                    if (!d.isIntegralNumber() || !d.canConvertToInt() || d.asInt() < 0) {
+                        throw new WeightFileException("model file " + path + " is corrupt: shape of " + name + " is not non-negative integers");
+                    }
+                    shape[i] = d.asInt();
+                    if (shape[i] > 0 && n > Long.MAX_VALUE / 8 / shape[i]) {
+                        throw new WeightFileException("model file " + path + " is corrupt: shape of " + name + " is too large");
+                    }
                     n *= shape[i];
                 }
                 long begin = offs.get(0).asLong(), end = offs.get(1).asLong();
@@ -117,6 +141,16 @@ public final class WeightFile implements AutoCloseable {
                 }
                 MemorySegment slice = all.asSlice(dataStart + begin, end - begin);
                 if (es == 4) {
+                    long bad = 0;
+                    for (long i = 0; i < n; i++) {
+                        if (!Float.isFinite(slice.getAtIndex(LE_FLOAT, i))) {
+                            bad++;
+                        }
+                    }
+                    if (bad > 0) {
+                        throw new WeightFileException("model file " + path + ": tensor " + name + " has " + bad
+                                + " non-finite values (NaN or infinity)");
+                    }
                     tensors.put(name, Tensor.ofSegment(slice, shape));
                 } else {
                     float[] v = new float[(int) n];
@@ -125,6 +159,13 @@ public final class WeightFile implements AutoCloseable {
                     }
                     tensors.put(name, Tensor.of(v, shape));
                 }
+            }
+            long prevEnd = 0;
+            for (var r : ranges.entrySet()) {
+                if (r.getKey() < prevEnd) {
+                    throw new WeightFileException("model file " + path + " is corrupt: tensors overlap at byte " + r.getKey());
+                }
+                prevEnd = r.getValue()[0];
             }
             return new WeightFile(path, arena, Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors));
         } catch (WeightFileException e) {
