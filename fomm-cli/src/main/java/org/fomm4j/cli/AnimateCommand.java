@@ -74,6 +74,9 @@ final class AnimateCommand implements Callable<Integer> {
         if (rawOutput != null) {
             out.printf("wrote %s: float32 [%d, 3, %d, %d]%n", rawOutput, r.frames(), r.height(), r.width());
         }
+        for (String w : r.warnings()) {
+            err.println("fomm: warning: " + w);
+        }
         return 0;
     }
 }

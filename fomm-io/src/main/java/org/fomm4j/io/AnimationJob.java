@@ -56,8 +56,11 @@ public final class AnimationJob {
         };
     }
 
-    /** What was done. {@code bestFrame} is -1 when none was used. */
-    public record Result(int frames, Fps fps, int bestFrame, int height, int width) {
+    /**
+     * What was done. {@code bestFrame} is -1 when none was used; {@code warnings} says what was not as it
+     * should be but did not stop the job (concealed frames, a video shorter than its header says).
+     */
+    public record Result(int frames, Fps fps, int bestFrame, int height, int width, java.util.List<String> warnings) {
     }
 
     private AnimationJob() {
@@ -114,7 +117,17 @@ public final class AnimationJob {
                             raw.finish();
                         }
                     }
-                    return new Result(n, fps, best, h, w);
+                    java.util.List<String> warnings = new java.util.ArrayList<>();
+                    if (video.concealedFrames() > 0) {
+                        warnings.add("driving video " + o.driving() + ": " + video.concealedFrames() + " of " + n
+                                + " frames could not be decoded and repeat the previous frame");
+                    }
+                    long announced = video.frameCount();
+                    if (announced > 0 && n < announced) {
+                        warnings.add("driving video " + o.driving() + " ends after " + n + " of the " + announced
+                                + " frames its header announces (truncated?)");
+                    }
+                    return new Result(n, fps, best, h, w, java.util.List.copyOf(warnings));
                 }
             }
         }

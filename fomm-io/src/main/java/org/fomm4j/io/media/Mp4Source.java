@@ -27,6 +27,12 @@ import org.jcodec.containers.mp4.demuxer.MP4Demuxer;
 final class Mp4Source implements VideoSource {
     static final int REORDER = 16;
 
+    static {
+        // JCodec prints its decoder's warnings ("IPCM macroblock found...") on stdout; what matters to a
+        // user is counted and reported once (concealed frames), so only its errors stay.
+        org.jcodec.common.logging.Logger.setLevel(org.jcodec.common.logging.LogLevel.ERROR);
+    }
+
     private record Timed(double pts, long seq, Picture picture) {
     }
 
@@ -47,6 +53,14 @@ final class Mp4Source implements VideoSource {
     private final long frames;
     private final YuvColor.Matrix matrix;
     private final boolean fullRange;
+    /** Clockwise display rotation of the track (phone videos), degrees. */
+    private final int rotation;
+    private final double frameDuration;
+    private static final int MAX_FAILED_IN_A_ROW = 50;
+    private Picture lastGood;
+    private double lastGoodPts;
+    private int concealed;
+    private int failedInARow;
 
     Mp4Source(Path path) throws IOException {
         this.path = path;
@@ -62,12 +76,20 @@ final class Mp4Source implements VideoSource {
                     throw new MediaException("driving video " + path + " is not H.264 (codec " + track.getFourcc() + ")");
                 }
                 this.frames = track.getFrameCount();
+                var orientation = track.getMeta() == null ? null : track.getMeta().getOrientation();
+                this.rotation = orientation == null ? 0 : switch (orientation) {
+                    case D_90 -> 90;
+                    case D_180 -> 180;
+                    case D_270 -> 270;
+                    default -> 0;
+                };
                 if (frames <= 0) {
                     throw new MediaException("driving video " + path + " has no frames");
                 }
                 long num = track.getDuration().getNum(), den = track.getDuration().getDen();
                 // fps = frames / (num / den)
                 this.fps = rational(frames * den, num);
+                this.frameDuration = num > 0 && frames > 0 ? (double) num / den / frames : 0.04;
                 SampleEntry se = track.getSampleEntries()[0];
                 int mc = 2;
                 boolean full = false;
@@ -124,15 +146,31 @@ final class Mp4Source implements VideoSource {
             org.jcodec.api.PictureWithMetadata p;
             try {
                 p = grab.getNativeFrameWithMetadata();
+                failedInARow = 0;
             } catch (RuntimeException e) {
-                throw new MediaException("cannot decode driving video " + path + ": " + e, e);
+                // A corrupt or unsupported packet: conceal it with the last good picture (as ffmpeg
+                // conceals damaged macroblocks), unless nothing decodes at all.
+                if (decoded >= frames) {
+                    drained = true; // past the frames the header announces: nothing left to conceal
+                    continue;
+                }
+                if (lastGood == null || ++failedInARow > MAX_FAILED_IN_A_ROW) {
+                    throw new MediaException("cannot decode driving video " + path + " at frame " + decoded + ": " + e, e);
+                }
+                concealed++;
+                lastGoodPts += frameDuration;
+                pending.add(new Timed(lastGoodPts, decoded++, lastGood));
+                continue;
             }
             if (p == null || p.getPicture() == null) {
                 drained = true;
             } else {
                 // The decoder reuses its buffers: keep a deep copy until the picture's turn comes
                 // (JCodec's Picture.copyPicture shares the planes).
-                pending.add(new Timed(p.getTimestamp(), decoded++, deepCopy(p.getPicture())));
+                Picture copy = deepCopy(p.getPicture());
+                lastGood = copy;
+                lastGoodPts = p.getTimestamp();
+                pending.add(new Timed(p.getTimestamp(), decoded++, copy));
             }
         }
         Timed t = pending.poll();
@@ -140,7 +178,37 @@ final class Mp4Source implements VideoSource {
             return null;
         }
         lastPts = t.pts();
-        return YuvColor.toRgb(t.picture(), matrix, fullRange);
+        return rotate(YuvColor.toRgb(t.picture(), matrix, fullRange), rotation);
+    }
+
+    @Override
+    public int concealedFrames() {
+        return concealed;
+    }
+
+    /** {@code img} turned clockwise by {@code degrees} (0, 90, 180, 270): the track's display orientation. */
+    static BufferedImage rotate(BufferedImage img, int degrees) {
+        if (degrees == 0) {
+            return img;
+        }
+        int w = img.getWidth(), h = img.getHeight();
+        boolean swap = degrees == 90 || degrees == 270;
+        BufferedImage out = new BufferedImage(swap ? h : w, swap ? w : h, BufferedImage.TYPE_INT_RGB);
+        int[] src = img.getRGB(0, 0, w, h, null, 0, w);
+        int ow = out.getWidth();
+        int[] dst = new int[src.length];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int v = src[y * w + x];
+                switch (degrees) {
+                    case 90 -> dst[x * ow + (h - 1 - y)] = v;
+                    case 180 -> dst[(h - 1 - y) * ow + (w - 1 - x)] = v;
+                    default -> dst[(w - 1 - x) * ow + y] = v;
+                }
+            }
+        }
+        out.setRGB(0, 0, ow, out.getHeight(), dst, 0, ow);
+        return out;
     }
 
     private static Picture deepCopy(Picture p) {

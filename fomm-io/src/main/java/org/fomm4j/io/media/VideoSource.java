@@ -20,6 +20,11 @@ public interface VideoSource extends AutoCloseable {
     /** The next frame in RGB, or {@code null} at the end. */
     BufferedImage next() throws IOException;
 
+    /** Frames that could not be decoded and were replaced by the previous good one, so far. */
+    default int concealedFrames() {
+        return 0;
+    }
+
     @Override
     void close() throws IOException;
 
