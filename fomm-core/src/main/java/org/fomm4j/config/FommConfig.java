@@ -99,6 +99,8 @@ public record FommConfig(int numKp, int numChannels, boolean estimateJacobian,
         }
         positive("frame height", frameHeight);
         positive("frame width", frameWidth);
+        YamlConfig.atMost("frame height", frameHeight, YamlConfig.MAX_FRAME);
+        YamlConfig.atMost("frame width", frameWidth, YamlConfig.MAX_FRAME);
     }
 
     private static void checkScale(String what, double s) {

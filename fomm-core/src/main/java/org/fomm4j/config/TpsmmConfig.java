@@ -81,6 +81,8 @@ public record TpsmmConfig(int numTps, int numChannels, boolean bg, boolean multi
     public TpsmmConfig withFrameSize(int height, int width) {
         positive("frame height", height);
         positive("frame width", width);
+        YamlConfig.atMost("frame height", height, YamlConfig.MAX_FRAME);
+        YamlConfig.atMost("frame width", width, YamlConfig.MAX_FRAME);
         return new TpsmmConfig(numTps, numChannels, bg, multiMask, generator, denseMotion, avd, height, width);
     }
 }

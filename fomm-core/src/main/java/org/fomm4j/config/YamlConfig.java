@@ -82,6 +82,16 @@ public final class YamlConfig {
         return n.booleanValue();
     }
 
+    /** Largest frame side a config may ask for (the official models use 256 and 384). */
+    static final int MAX_FRAME = 2048;
+
+    static void atMost(String what, int v, int max) {
+        if (v > max) {
+            throw new ConfigException("config: " + what + " is " + v + "; fomm4j runs frames of at most " + max
+                    + " pixels a side (the official models use 256 or 384)");
+        }
+    }
+
     static void positive(String what, int v) {
         if (v <= 0) {
             throw new ConfigException("config: " + what + " must be positive, got " + v);

@@ -28,14 +28,18 @@ public final class Layers {
             total += o;
         }
         ConvSpec spec = ConvSpec.of(in, total, kernel, pad);
+        // Every part is read (and its size checked) before the concatenation is allocated.
+        float[][] ws = new float[readers.length][], bs = new float[readers.length][];
+        for (int i = 0; i < readers.length; i++) {
+            ws[i] = readers[i].take("weight", outs[i], in, kernel, kernel);
+            bs[i] = readers[i].take("bias", outs[i]);
+        }
         float[] w = new float[spec.weightCount()];
         float[] b = new float[total];
         int at = 0;
         for (int i = 0; i < readers.length; i++) {
-            float[] wi = readers[i].take("weight", outs[i], in, kernel, kernel);
-            float[] bi = readers[i].take("bias", outs[i]);
-            System.arraycopy(wi, 0, w, at * in * kernel * kernel, wi.length);
-            System.arraycopy(bi, 0, b, at, bi.length);
+            System.arraycopy(ws[i], 0, w, at * in * kernel * kernel, ws[i].length);
+            System.arraycopy(bs[i], 0, b, at, bs[i].length);
             at += outs[i];
         }
         return k.conv2d(spec, w, b);

@@ -47,7 +47,7 @@ public final class FommModel extends ModelLifecycle {
 
     /** A model with seeded random weights ({@link RandomWeights}): for benchmarks and shape checks. */
     public static FommModel createRandom(FommConfig config, long seed, Kernels kernels) {
-        RandomWeights w = new RandomWeights(seed);
+        WeightReader.Synthesizer w = new org.fomm4j.weights.ParameterBudget("the FOMM model of this config").guard(new RandomWeights(seed));
         return build(config, WeightReader.synthetic(w, "kp_detector"), WeightReader.synthetic(w, "generator"), kernels);
     }
 
@@ -56,7 +56,8 @@ public final class FommModel extends ModelLifecycle {
      * without real weights.
      */
     public static Map<String, int[]> expectedTensors(FommConfig config) {
-        WeightReader.Synthesizer zeros = (name, shape) -> new float[shapeSize(shape)];
+        WeightReader.Synthesizer zeros = new org.fomm4j.weights.ParameterBudget("the FOMM model of this config")
+                .guard((name, shape) -> new float[shapeSize(shape)]);
         return build(config, WeightReader.synthetic(zeros, "kp_detector"), WeightReader.synthetic(zeros, "generator"),
                 KernelProvider.scalar()).expectedTensors();
     }

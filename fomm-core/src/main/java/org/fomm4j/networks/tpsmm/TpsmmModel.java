@@ -51,19 +51,19 @@ public final class TpsmmModel extends ModelLifecycle {
 
     /** Seeded random weights ({@link RandomWeights}); with a background predictor when the config has {@code bg}. */
     public static TpsmmModel createRandom(TpsmmConfig config, long seed, Kernels k) {
-        RandomWeights w = new RandomWeights(seed);
+        WeightReader.Synthesizer w = new org.fomm4j.weights.ParameterBudget("the TPSMM model of this config").guard(new RandomWeights(seed));
         return build(config, net -> WeightReader.synthetic(w, net), config.bg(), k, false);
     }
 
     /** Every tensor a model of this config reads ({@code withBgPredictor}: include {@code bg_predictor.*}). */
     public static Map<String, int[]> expectedTensors(TpsmmConfig config, boolean withBgPredictor) {
-        WeightReader.Synthesizer zeros = (name, shape) -> {
+        WeightReader.Synthesizer zeros = new org.fomm4j.weights.ParameterBudget("the TPSMM model of this config").guard((name, shape) -> {
             int n = 1;
             for (int d : shape) {
                 n *= d;
             }
             return new float[n];
-        };
+        });
         return build(config, net -> WeightReader.synthetic(zeros, net), withBgPredictor, KernelProvider.scalar(), false).declared;
     }
 
