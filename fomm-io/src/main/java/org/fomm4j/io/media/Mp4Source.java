@@ -145,7 +145,7 @@ final class Mp4Source implements VideoSource {
         while (!drained && pending.size() <= REORDER) {
             org.jcodec.api.PictureWithMetadata p;
             try {
-                p = grab.getNativeFrameWithMetadata();
+                p = decodeNext();
                 failedInARow = 0;
             } catch (RuntimeException e) {
                 // A corrupt or unsupported packet: conceal it with the last good picture (as ffmpeg
@@ -179,6 +179,46 @@ final class Mp4Source implements VideoSource {
         }
         lastPts = t.pts();
         return rotate(YuvColor.toRgb(t.picture(), matrix, fullRange), rotation);
+    }
+
+    /**
+     * Seconds one frame may take to decode before the decoder is declared stuck. Fuzzing found corrupt
+     * CABAC data on which JCodec loops forever (reading {@code mb_qp_delta}); decoding runs on a daemon
+     * thread so that the caller gets an error instead of a hang. The stuck thread cannot be stopped and
+     * spins until the JVM exits (the CLI exits at once).
+     */
+    static final long DECODE_TIMEOUT_SECONDS = Long.getLong("fomm4j.decodeTimeoutSeconds", 20);
+    private java.util.concurrent.ExecutorService decoder;
+
+    private org.jcodec.api.PictureWithMetadata decodeNext() throws IOException {
+        if (decoder == null) {
+            decoder = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "fomm4j-h264-decoder");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        java.util.concurrent.Future<org.jcodec.api.PictureWithMetadata> f = decoder.submit(grab::getNativeFrameWithMetadata);
+        try {
+            return f.get(DECODE_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            f.cancel(true);
+            decoder.shutdownNow();
+            drained = true;
+            throw new MediaException("cannot decode driving video " + path + " at frame " + decoded + ": the H.264 decoder"
+                    + " is stuck on corrupt data (no frame after " + DECODE_TIMEOUT_SECONDS + " s)");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new MediaException("cannot decode driving video " + path + ": " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while decoding " + path);
+        }
     }
 
     @Override
@@ -221,6 +261,9 @@ final class Mp4Source implements VideoSource {
 
     @Override
     public void close() throws IOException {
+        if (decoder != null) {
+            decoder.shutdown();
+        }
         channel.close();
     }
 }
