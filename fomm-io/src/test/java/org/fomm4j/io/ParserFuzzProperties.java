@@ -28,7 +28,7 @@ import org.fomm4j.weights.WeightException;
  * errors), never another exception or a JVM error. A decoder that never returns (JCodec loops forever
  * on some corrupt CABAC data, found by this test) must end as a clean error too: Mp4Source's watchdog.
  */
-class ParserFuzzProperties {
+public class ParserFuzzProperties {
     static byte[] resource(String name) {
         try (InputStream in = ParserFuzzProperties.class.getResourceAsStream(name)) {
             return in.readAllBytes();
@@ -37,7 +37,7 @@ class ParserFuzzProperties {
         }
     }
 
-    static byte[] mutate(byte[] seed, long s, int edits) {
+    public static byte[] mutate(byte[] seed, long s, int edits) {
         Random r = new Random(s);
         byte[] b = seed.clone();
         for (int i = 0; i < edits; i++) {

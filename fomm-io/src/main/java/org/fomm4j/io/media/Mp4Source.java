@@ -187,7 +187,7 @@ final class Mp4Source implements VideoSource {
      * thread so that the caller gets an error instead of a hang. The stuck thread cannot be stopped and
      * spins until the JVM exits (the CLI exits at once).
      */
-    static final long DECODE_TIMEOUT_SECONDS = Long.getLong("fomm4j.decodeTimeoutSeconds", 20);
+    private final long decodeTimeoutSeconds = Long.getLong("fomm4j.decodeTimeoutSeconds", 20);
     private java.util.concurrent.ExecutorService decoder;
 
     private org.jcodec.api.PictureWithMetadata decodeNext() throws IOException {
@@ -200,13 +200,13 @@ final class Mp4Source implements VideoSource {
         }
         java.util.concurrent.Future<org.jcodec.api.PictureWithMetadata> f = decoder.submit(grab::getNativeFrameWithMetadata);
         try {
-            return f.get(DECODE_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+            return f.get(decodeTimeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             f.cancel(true);
             decoder.shutdownNow();
             drained = true;
             throw new MediaException("cannot decode driving video " + path + " at frame " + decoded + ": the H.264 decoder"
-                    + " is stuck on corrupt data (no frame after " + DECODE_TIMEOUT_SECONDS + " s)");
+                    + " is stuck on corrupt data (no frame after " + decodeTimeoutSeconds + " s)");
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof RuntimeException re) {
                 throw re;

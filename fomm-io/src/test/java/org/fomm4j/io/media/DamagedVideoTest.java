@@ -89,6 +89,31 @@ class DamagedVideoTest {
         }
     }
 
+    @Test
+    void aDecoderStuckOnCorruptDataEndsAsAnErrorNotAHang() throws IOException {
+        // Found by ParserFuzzProperties: with this one-byte mutation JCodec's CABAC reader loops forever.
+        byte[] stuck = org.fomm4j.io.ParserFuzzProperties.mutate(driving(), 481, 1);
+        Path f = Files.write(tmp.resolve("stuck.mp4"), stuck);
+        String old = System.getProperty("fomm4j.decodeTimeoutSeconds");
+        System.setProperty("fomm4j.decodeTimeoutSeconds", "2");
+        long t0 = System.nanoTime();
+        try (VideoSource v = VideoSource.open(f)) {
+            MediaException e = org.junit.jupiter.api.Assertions.assertThrows(MediaException.class, () -> {
+                while (v.next() != null) {
+                    // until the stuck frame
+                }
+            });
+            assertTrue(e.getMessage().contains("decoder is stuck"), e.getMessage());
+        } finally {
+            if (old == null) {
+                System.clearProperty("fomm4j.decodeTimeoutSeconds");
+            } else {
+                System.setProperty("fomm4j.decodeTimeoutSeconds", old);
+            }
+        }
+        assertTrue((System.nanoTime() - t0) / 1e9 < 30, "returned within the timeout");
+    }
+
     /** The MP4 with its video track header's display matrix set to a clockwise rotation. */
     static byte[] withVideoRotation(byte[] mp4, int degrees) {
         int vide = indexOf(mp4, "vide".getBytes(), 0);
