@@ -77,19 +77,30 @@ public final class Images {
     /** An RGB image as a {@code [1, 3, height, width]} tensor in {@code [0, 1]}, resized as the reference demo does. */
     public static Tensor toTensor(BufferedImage img, int height, int width) {
         int w = img.getWidth(), h = img.getHeight();
-        int[] rgb = img.getRGB(0, 0, w, h, null, 0, w);
-        float[][] planes = new float[3][w * h];
-        for (int i = 0; i < w * h; i++) {
-            planes[0][i] = (rgb[i] >> 16 & 0xff) / 255f;
-            planes[1][i] = (rgb[i] >> 8 & 0xff) / 255f;
-            planes[2][i] = (rgb[i] & 0xff) / 255f;
-        }
+        // Decoded video frames are TYPE_INT_RGB: read their pixels directly (getRGB converts each one).
+        int[] rgb = img.getType() == BufferedImage.TYPE_INT_RGB && img.getRaster().getDataBuffer() instanceof java.awt.image.DataBufferInt db
+                && db.getNumBanks() == 1 && db.getData().length == w * h
+                ? db.getData() : img.getRGB(0, 0, w, h, null, 0, w);
         float[] out = new float[3 * height * width];
         for (int c = 0; c < 3; c++) {
-            float[] p = h == height && w == width ? planes[c] : resize(planes[c], h, w, height, width);
+            int shift = 16 - 8 * c;
+            // Channel values are read from the packed pixels where the filter needs them: no float copy of
+            // the full-size image (24 MB a 1080p frame).
+            Pixels channel = i -> (rgb[i] >> shift & 0xff) / 255f;
+            float[] p = resize(channel, h, w, height, width);
             System.arraycopy(p, 0, out, c * height * width, height * width);
         }
         return Tensor.of(out, 1, 3, height, width);
+    }
+
+    /** One channel of an image, by pixel index {@code y * w + x}. */
+    @FunctionalInterface
+    interface Pixels {
+        float at(int index);
+    }
+
+    static float[] resize(float[] in, int h, int w, int oh, int ow) {
+        return resize((Pixels) i -> in[i], h, w, oh, ow);
     }
 
     /**
@@ -100,7 +111,7 @@ public final class Images {
      * costs {@code O(h * ow * taps)} instead of {@code O(h * w * taps)}. Each value is the same double sum
      * in the same order as filtering the whole image (bit-identical to it). Rows in parallel.
      */
-    static float[] resize(float[] in, int h, int w, int oh, int ow) {
+    static float[] resize(Pixels in, int h, int w, int oh, int ow) {
         double fy = (double) h / oh, fx = (double) w / ow;
         int[] xa = new int[ow], xb = new int[ow], ya = new int[oh], yb = new int[oh];
         double[] tx = new double[ow], ty = new double[oh];
@@ -128,12 +139,18 @@ public final class Images {
             for (int c = 0; c < nc; c++) {
                 int x = cols[c];
                 if (rx == 0) {
-                    hx[y * nc + c] = in[y * w + x];
+                    hx[y * nc + c] = in.at(y * w + x);
                     continue;
                 }
                 double sum = 0;
-                for (int i = -rx; i <= rx; i++) {
-                    sum += kx[i + rx] * in[y * w + mirror(x + i, w)];
+                if (x - rx >= 0 && x + rx < w) {
+                    for (int i = -rx, at = y * w + x - rx; i <= rx; i++, at++) {
+                        sum += kx[i + rx] * in.at(at);
+                    }
+                } else {
+                    for (int i = -rx; i <= rx; i++) {
+                        sum += kx[i + rx] * in.at(y * w + mirror(x + i, w));
+                    }
                 }
                 hx[y * nc + c] = (float) sum;
             }
@@ -148,8 +165,14 @@ public final class Images {
                     continue;
                 }
                 double sum = 0;
-                for (int i = -ry; i <= ry; i++) {
-                    sum += ky[i + ry] * hx[mirror(y + i, h) * nc + c];
+                if (y - ry >= 0 && y + ry < h) {
+                    for (int i = -ry, at = (y - ry) * nc + c; i <= ry; i++, at += nc) {
+                        sum += ky[i + ry] * hx[at];
+                    }
+                } else {
+                    for (int i = -ry; i <= ry; i++) {
+                        sum += ky[i + ry] * hx[mirror(y + i, h) * nc + c];
+                    }
                 }
                 b[ri * nc + c] = (float) sum;
             }

@@ -45,8 +45,10 @@ public final class YuvColor {
         int yStride = pic.getPlaneWidth(0), cStride = pic.getPlaneWidth(1);
         double kr = m.kr, kb = m.kb, kg = 1 - kr - kb;
         double ys = fullRange ? 1.0 : 255.0 / 219.0, cs = fullRange ? 1.0 : 255.0 / 224.0, yo = fullRange ? 0 : 16;
-        int[] rgb = new int[w * h];
-        for (int y = 0; y < h; y++) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        // Written straight into the image's pixels (setRGB goes through the colour model per pixel), rows in parallel.
+        int[] rgb = ((java.awt.image.DataBufferInt) img.getRaster().getDataBuffer()).getData();
+        org.fomm4j.kernels.Parallel.forEach(h, y -> {
             for (int x = 0; x < w; x++) {
                 int sx = x + x0, sy = y + y0;
                 double yy = ((yp[sy * yStride + sx] + 128) - yo) * ys;
@@ -57,9 +59,7 @@ public final class YuvColor {
                 double g = (yy - kr * r - kb * b) / kg;
                 rgb[y * w + x] = clamp(r) << 16 | clamp(g) << 8 | clamp(b);
             }
-        }
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        img.setRGB(0, 0, w, h, rgb, 0, w);
+        });
         return img;
     }
 
