@@ -50,6 +50,10 @@ public final class Images {
                 if (step > 1) {
                     param.setSourceSubsampling(step, step, 0, 0);
                 }
+                int[] cmyk = fourComponentJpeg(reader);
+                if (cmyk != null) {
+                    return cmykToRgb(reader.readRaster(0, param), cmyk[0] == 2, cmyk[1] == 1);
+                }
                 BufferedImage img = reader.read(0, param);
                 if (img == null) {
                     throw new MediaException("cannot read image " + path + ": no image in it");
@@ -63,6 +67,87 @@ public final class Images {
         } catch (IOException | RuntimeException e) {
             throw new MediaException("cannot read image " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * For a JPEG with four components (CMYK or YCCK, as Photoshop writes them), {@code {transform, adobe}}:
+     * the Adobe APP14 colour transform (0 CMYK, 2 YCCK) and whether an Adobe marker is there (its CMYK
+     * is stored inverted); null for every other image. ImageIO decodes such files without converting
+     * their colours (the washed-out picture users saw), so they are read as raw components.
+     */
+    private static int[] fourComponentJpeg(javax.imageio.ImageReader reader) throws IOException {
+        if (!"jpeg".equalsIgnoreCase(reader.getFormatName())) {
+            return null;
+        }
+        javax.imageio.metadata.IIOMetadata meta = reader.getImageMetadata(0);
+        if (meta == null || !java.util.Arrays.asList(meta.getMetadataFormatNames()).contains("javax_imageio_jpeg_image_1.0")) {
+            return null;
+        }
+        org.w3c.dom.Node root = meta.getAsTree("javax_imageio_jpeg_image_1.0");
+        int components = -1, transform = -1;
+        boolean adobe = false;
+        for (org.w3c.dom.Node n : walk(root)) {
+            if (n.getNodeName().equals("sof") && n.getAttributes().getNamedItem("numFrameComponents") != null) {
+                components = Integer.parseInt(n.getAttributes().getNamedItem("numFrameComponents").getNodeValue());
+            }
+            if (n.getNodeName().equals("app14Adobe")) {
+                adobe = true;
+                org.w3c.dom.Node t = n.getAttributes().getNamedItem("transform");
+                transform = t == null ? 0 : Integer.parseInt(t.getNodeValue());
+            }
+        }
+        return components == 4 ? new int[] {transform, adobe ? 1 : 0} : null;
+    }
+
+    private static java.util.List<org.w3c.dom.Node> walk(org.w3c.dom.Node root) {
+        java.util.List<org.w3c.dom.Node> out = new java.util.ArrayList<>();
+        java.util.ArrayDeque<org.w3c.dom.Node> todo = new java.util.ArrayDeque<>(java.util.List.of(root));
+        while (!todo.isEmpty()) {
+            org.w3c.dom.Node n = todo.pop();
+            out.add(n);
+            for (org.w3c.dom.Node c = n.getFirstChild(); c != null; c = c.getNextSibling()) {
+                todo.push(c);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Raw CMYK or YCCK components to RGB: YCCK's YCbCr is first turned into (inverted) CMY with the JFIF
+     * equations, then {@code R = (1 - C)(1 - K)} with Adobe's inverted storage ({@code stored = 255 - ink}).
+     */
+    static BufferedImage cmykToRgb(java.awt.image.Raster r, boolean ycck, boolean inverted) {
+        int w = r.getWidth(), h = r.getHeight();
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        int[] rgb = ((java.awt.image.DataBufferInt) img.getRaster().getDataBuffer()).getData();
+        int[] px = new int[4];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                r.getPixel(r.getMinX() + x, r.getMinY() + y, px);
+                double c = px[0], m = px[1], ye = px[2], k = px[3];
+                if (ycck) {
+                    double yy = px[0], cb = px[1] - 128.0, cr = px[2] - 128.0;
+                    // JFIF YCbCr -> RGB gives the stored (inverted) C, M, Y.
+                    c = clamp255(yy + 1.402 * cr);
+                    m = clamp255(yy - 0.344136 * cb - 0.714136 * cr);
+                    ye = clamp255(yy + 1.772 * cb);
+                }
+                if (!inverted && !ycck) {
+                    c = 255 - c;
+                    m = 255 - m;
+                    ye = 255 - ye;
+                    k = 255 - k;
+                }
+                // Stored values are now 255 - ink: R = (255 - C)(255 - K) / 255.
+                int rr = (int) Math.round(c * k / 255.0), gg = (int) Math.round(m * k / 255.0), bb = (int) Math.round(ye * k / 255.0);
+                rgb[y * w + x] = rr << 16 | gg << 8 | bb;
+            }
+        }
+        return img;
+    }
+
+    private static double clamp255(double v) {
+        return v < 0 ? 0 : v > 255 ? 255 : v;
     }
 
     /** The subsampling step that brings {@code w x h} under {@link #MAX_PIXELS}: 1 when it is already. */
