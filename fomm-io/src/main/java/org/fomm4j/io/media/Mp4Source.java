@@ -76,6 +76,11 @@ final class Mp4Source implements VideoSource {
                     throw new MediaException("driving video " + path + " is not H.264 (codec " + track.getFourcc() + ")");
                 }
                 this.frames = track.getFrameCount();
+                if (track instanceof org.jcodec.containers.mp4.demuxer.PCMMP4DemuxerTrack) {
+                    // JCodec takes a track whose samples all have one size (a one-frame video) for PCM audio.
+                    throw new MediaException("driving video " + path + " has " + (frames == 1 ? "a single frame" : "frames of one size")
+                            + ", which the MP4 reader (JCodec) takes for audio; use a longer video, or the frame as a PNG in a folder");
+                }
                 var orientation = track.getMeta() == null ? null : track.getMeta().getOrientation();
                 this.rotation = orientation == null ? 0 : switch (orientation) {
                     case D_90 -> 90;
@@ -100,6 +105,7 @@ final class Mp4Source implements VideoSource {
                     AvcCBox avcC = H264Utils.parseAVCC(v);
                     if (avcC != null && !avcC.getSpsList().isEmpty()) {
                         SeqParameterSet sps = SeqParameterSet.read(avcC.getSpsList().get(0).duplicate());
+                        unsupported(path, sps);
                         if (sps.vuiParams != null) {
                             full = sps.vuiParams.videoFullRangeFlag;
                             if (sps.vuiParams.colourDescriptionPresentFlag) {
@@ -119,6 +125,40 @@ final class Mp4Source implements VideoSource {
             throw e;
         } catch (IOException | JCodecException | RuntimeException e) {
             throw new MediaException("cannot read driving video " + path + ": " + (e.getMessage() == null ? e : e.getMessage()), e);
+        }
+    }
+
+    /** H.264 features JCodec's decoder lacks, named with what to do, before any frame is decoded. */
+    private static void unsupported(Path path, SeqParameterSet sps) throws MediaException {
+        String fix = "; re-encode it, e.g. ffmpeg -i IN -pix_fmt yuv420p -c:v libx264 OUT.mp4";
+        // High 10, High 4:2:2, High 4:4:4 (Predictive and CAVLC Intra): JCodec does not even parse their SPS
+        // correctly (it took a 4:4:4 stream for interlaced), so the profile is checked first.
+        String profile = switch (sps.profileIdc) {
+            case 110 -> "High 10";
+            case 122 -> "High 4:2:2";
+            case 244 -> "High 4:4:4 Predictive";
+            case 44 -> "CAVLC 4:4:4 Intra";
+            default -> null;
+        };
+        if (profile != null) {
+            throw new MediaException("driving video " + path + " is H.264 " + profile + " profile, which the pure-Java decoder"
+                    + " does not read (Baseline, Main and High only)" + fix);
+        }
+        var cs = sps.chromaFormatIdc;
+        if (cs != null && cs != org.jcodec.common.model.ColorSpace.YUV420J && cs != org.jcodec.common.model.ColorSpace.YUV420) {
+            String name = cs == org.jcodec.common.model.ColorSpace.YUV444 || cs == org.jcodec.common.model.ColorSpace.YUV444J ? "4:4:4"
+                    : cs == org.jcodec.common.model.ColorSpace.YUV422 || cs == org.jcodec.common.model.ColorSpace.YUV422J ? "4:2:2"
+                    : cs == org.jcodec.common.model.ColorSpace.MONO ? "monochrome" : cs.toString();
+            throw new MediaException("driving video " + path + " is H.264 with " + name
+                    + " chroma, which the pure-Java decoder does not read (only 4:2:0)" + fix);
+        }
+        if (sps.bitDepthLumaMinus8 != 0 || sps.bitDepthChromaMinus8 != 0) {
+            throw new MediaException("driving video " + path + " is " + (8 + sps.bitDepthLumaMinus8)
+                    + "-bit H.264, which the pure-Java decoder does not read (only 8-bit)" + fix);
+        }
+        if (!sps.frameMbsOnlyFlag) {
+            throw new MediaException("driving video " + path + " is interlaced H.264 (field or MBAFF coding), which the"
+                    + " pure-Java decoder does not read" + fix);
         }
     }
 
