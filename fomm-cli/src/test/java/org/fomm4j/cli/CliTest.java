@@ -177,7 +177,7 @@ class CliTest {
         Path out = tmp.resolve("out.mp4");
         Map<String, String[]> cases = Map.of(
                 "does not exist", new String[] {"--model", ckpt, "--config", cfg, "--source", tmp.resolve("none.png").toString(), "--driving", drv},
-                "not a PNG or JPEG", new String[] {"--model", ckpt, "--config", cfg, "--source", notImage.toString(), "--driving", drv},
+                "not a PNG, JPEG or GIF image", new String[] {"--model", ckpt, "--config", cfg, "--source", notImage.toString(), "--driving", drv},
                 "unsupported driving video format", new String[] {"--model", ckpt, "--config", cfg, "--source", src, "--driving", avi.toString()},
                 "contains no .png frames", new String[] {"--model", ckpt, "--config", cfg, "--source", src, "--driving", empty.toString()},
                 "neither a fomm4j weight file nor a PyTorch checkpoint", new String[] {"--model", foreign.toString(), "--source", src, "--driving", drv},
@@ -240,5 +240,15 @@ class CliTest {
                 "--source", dir.resolve("source.png").toString(), "--driving", driving.toString(), "--output", tmp.resolve("taken.mp4").toString());
         assertEquals(1, folder.status());
         assertTrue(folder.err().contains("is an existing folder"), folder.err());
+    }
+
+    @Test
+    void jvmErrorsBecomeOneLineMessages() {
+        assertTrue(Main.message(new OutOfMemoryError("Java heap space")).startsWith("out of memory (give the JVM more with FOMM_JAVA_OPTS"));
+        assertEquals("an input is nested too deeply to read (stack overflow)", Main.message(new StackOverflowError()));
+        assertTrue(Main.message(new InternalError("a fault occurred in an unsafe memory access operation"))
+                .startsWith("a file was truncated or changed while it was being read"));
+        assertEquals("null pointer exception", Main.message(new NullPointerException()));
+        assertEquals("a; b", Main.message(new IllegalStateException("a\n  b")));
     }
 }

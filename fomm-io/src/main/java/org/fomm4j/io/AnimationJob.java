@@ -104,17 +104,17 @@ public final class AnimationJob {
                         progress.start("animating", video.frameCount());
                         for (BufferedImage frame = first; frame != null; frame = video.next()) {
                             Tensor prediction = animator.animate(Images.toTensor(frame, h, w));
-                            sink.write(prediction);
+                            written(o.output(), () -> sink.write(prediction));
                             if (raw != null) {
-                                raw.write(prediction);
+                                written(o.rawOutput(), () -> raw.write(prediction));
                             }
                             n++;
                             progress.step();
                         }
                         progress.end();
-                        sink.finish();
+                        written(o.output(), sink::finish);
                         if (raw != null) {
-                            raw.finish();
+                            written(o.rawOutput(), raw::finish);
                         }
                     }
                     java.util.List<String> warnings = new java.util.ArrayList<>();
@@ -130,6 +130,21 @@ public final class AnimationJob {
                     return new Result(n, fps, best, h, w, java.util.List.copyOf(warnings));
                 }
             }
+        }
+    }
+
+    private interface Write {
+        void run() throws IOException;
+    }
+
+    /** Runs a write, naming the output in the error (a full disk otherwise says only "No space left on device"). */
+    private static void written(Path output, Write w) throws IOException {
+        try {
+            w.run();
+        } catch (MediaException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new MediaException("cannot write " + output + ": " + e.getMessage(), e);
         }
     }
 

@@ -64,6 +64,10 @@ public final class AtomicFiles {
             }
             org.fomm4j.io.Outputs.release(tmp);
             done = true;
+        } catch (WeightFileException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new WeightFileException("cannot write " + target + ": " + e.getMessage(), e);
         } finally {
             if (!done) {
                 org.fomm4j.io.Outputs.delete(tmp);
