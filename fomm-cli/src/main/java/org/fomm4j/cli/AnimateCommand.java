@@ -58,6 +58,9 @@ final class AnimateCommand implements Callable<Integer> {
     @Option(names = "--background-motion", description = "TPSMM: move the background with the background predictor")
     boolean backgroundMotion;
 
+    @Option(names = "--crop", description = "cut the source and the driving video to their faces first (one stable crop for the video, as the reference crop-video.py)")
+    boolean crop;
+
     @Override
     public Integer call() throws Exception {
         if (findBestFrame && bestFrame != null) {
@@ -66,7 +69,7 @@ final class AnimateCommand implements Callable<Integer> {
         AnimationMode m = AnimationMode.parse(mode);
         PrintWriter err = spec.commandLine().getErr();
         AnimationJob.Options o = new AnimationJob.Options(model, config, source, driving, output, m, findBestFrame, bestFrame,
-                audio, fps == null ? null : Fps.parse(fps), rawOutput, backgroundMotion);
+                audio, fps == null ? null : Fps.parse(fps), rawOutput, backgroundMotion, crop);
         AnimationJob.Result r = AnimationJob.run(o, new ConsoleProgress(err));
         PrintWriter out = spec.commandLine().getOut();
         out.printf("wrote %s: %d frames, %dx%d, %s fps%s%n", output, r.frames(), r.width(), r.height(), r.fps(),

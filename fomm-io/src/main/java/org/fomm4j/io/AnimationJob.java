@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import org.fomm4j.animation.AnimationMode;
 import org.fomm4j.animation.Animator;
 import org.fomm4j.animation.BestFrame;
+import org.fomm4j.io.faces.FaceCrop;
+import org.fomm4j.io.faces.FaceDetector;
 import org.fomm4j.io.media.Fps;
 import org.fomm4j.io.media.Images;
 import org.fomm4j.io.media.MediaException;
@@ -27,10 +29,20 @@ import org.fomm4j.tensor.Tensor;
  * forward-and-backward result.
  */
 public final class AnimationJob {
-    /** What to animate and where to write it. {@code fps}, {@code rawOutput}, {@code bestFrame} may be null. */
+    /**
+     * What to animate and where to write it. {@code fps}, {@code rawOutput}, {@code bestFrame} may be null.
+     * {@code crop}: cut the source and the driving video to their faces first ({@link FaceCrop}).
+     */
     public record Options(Path model, Path config, Path source, Path driving, Path output, AnimationMode mode,
                           boolean findBestFrame, Integer bestFrame, boolean audio, Fps fps, Path rawOutput,
-                          boolean backgroundMotion) {
+                          boolean backgroundMotion, boolean crop) {
+        /** Without face cropping. */
+        public Options(Path model, Path config, Path source, Path driving, Path output, AnimationMode mode,
+                       boolean findBestFrame, Integer bestFrame, boolean audio, Fps fps, Path rawOutput,
+                       boolean backgroundMotion) {
+            this(model, config, source, driving, output, mode, findBestFrame, bestFrame, audio, fps, rawOutput,
+                    backgroundMotion, false);
+        }
     }
 
     /** Progress callbacks (frames done, of a total that may be -1). */
@@ -77,6 +89,16 @@ public final class AnimationJob {
     public static Result run(Options o, Progress progress) throws IOException {
         checkOutputs(o);
         BufferedImage sourceImage = Images.read(o.source());
+        java.awt.Rectangle drivingCrop = null;
+        if (o.crop()) {
+            FaceDetector detector = new FaceDetector();
+            sourceImage = FaceCrop.cut(sourceImage, FaceCrop.forImage(sourceImage, "source image " + o.source(), detector));
+            progress.start("finding the face in the driving video", -1);
+            drivingCrop = FaceCrop.forVideo(o.driving(), detector);
+            progress.end();
+        }
+        final java.awt.Rectangle cropBox = drivingCrop;
+        java.util.function.UnaryOperator<BufferedImage> frames = cropBox == null ? f -> f : f -> FaceCrop.cut(f, cropBox);
         try (VideoSource probe = VideoSource.open(o.driving())) {
             // Fail on unreadable inputs and impossible outputs before any frame is animated.
             probe.fps();
@@ -90,7 +112,7 @@ public final class AnimationJob {
             try (Animator animator = model.animator(source, o.mode(), o.backgroundMotion())) {
                 int best = -1;
                 if (o.findBestFrame() || o.bestFrame() != null) {
-                    best = initialFrame(o, animator, h, w, progress);
+                    best = initialFrame(o, animator, h, w, progress, frames);
                 }
                 try (VideoSource video = VideoSource.open(o.driving())) {
                     Fps fps = o.fps() != null ? o.fps() : video.fps();
@@ -103,7 +125,7 @@ public final class AnimationJob {
                          NpyFramesWriter raw = o.rawOutput() != null ? new NpyFramesWriter(o.rawOutput()) : null) {
                         progress.start("animating", video.frameCount());
                         for (BufferedImage frame = first; frame != null; frame = video.next()) {
-                            Tensor prediction = animator.animate(Images.toTensor(frame, h, w));
+                            Tensor prediction = animator.animate(Images.toTensor(frames.apply(frame), h, w));
                             written(o.output(), () -> sink.write(prediction));
                             if (raw != null) {
                                 written(o.rawOutput(), () -> raw.write(prediction));
@@ -174,7 +196,8 @@ public final class AnimationJob {
     }
 
     /** First pass: find (or fetch) the initial driving frame and give it to the animator. */
-    private static int initialFrame(Options o, Animator animator, int h, int w, Progress progress) throws IOException {
+    private static int initialFrame(Options o, Animator animator, int h, int w, Progress progress,
+                                    java.util.function.UnaryOperator<BufferedImage> frames) throws IOException {
         try (VideoSource video = VideoSource.open(o.driving())) {
             if (o.bestFrame() != null) {
                 int want = o.bestFrame();
@@ -189,7 +212,7 @@ public final class AnimationJob {
                                 + i + " frames)");
                     }
                 }
-                animator.setInitialDriving(Images.toTensor(f, h, w));
+                animator.setInitialDriving(Images.toTensor(frames.apply(f), h, w));
                 return want;
             }
             BestFrame search = new BestFrame(animator.sourceKeypoints());
@@ -197,7 +220,7 @@ public final class AnimationJob {
             int i = 0;
             progress.start("finding the best frame", video.frameCount());
             for (BufferedImage f = video.next(); f != null; f = video.next(), i++) {
-                Tensor t = Images.toTensor(f, h, w);
+                Tensor t = Images.toTensor(frames.apply(f), h, w);
                 int before = search.bestIndex();
                 search.offer(animator.detectKeypoints(t));
                 if (search.bestIndex() != before) {
