@@ -251,4 +251,67 @@ class CliTest {
         assertEquals("null pointer exception", Main.message(new NullPointerException()));
         assertEquals("a; b", Main.message(new IllegalStateException("a\n  b")));
     }
+
+    /** A zoomed-out, off-centre driving video (PNG frames, 640x480) with a second, smaller face. */
+    private Path harderDrivingVideo() throws IOException {
+        Path frames = Files.createDirectory(tmp.resolve("harder"));
+        java.awt.image.BufferedImage photo = org.fomm4j.io.media.Images.read(testdata().resolve("media/source.png"));
+        try (org.fomm4j.io.media.VideoSource v = org.fomm4j.io.media.VideoSource.open(testdata().resolve("media/driving.mp4"))) {
+            for (int i = 0; i < 12; i++) {
+                java.awt.image.BufferedImage f = v.next();
+                java.awt.image.BufferedImage canvas = new java.awt.image.BufferedImage(640, 480, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                java.awt.Graphics2D g = canvas.createGraphics();
+                g.setColor(new java.awt.Color(120, 140, 160));
+                g.fillRect(0, 0, 640, 480);
+                g.drawImage(f, 380 + i, 200, 205, 206, null);     // the driving face, small and right of centre
+                g.drawImage(photo, 20, 20, 110, 110, null);        // a second, smaller face
+                g.dispose();
+                javax.imageio.ImageIO.write(canvas, "png", frames.resolve(String.format("%04d.png", i)).toFile());
+            }
+        }
+        return frames;
+    }
+
+    @Test
+    void cropCutsPhotosAndVideosToTheirFaces() throws IOException {
+        Run photo = ok("crop", "--input", testdata().resolve("media/source.png").toString(), "--output", tmp.resolve("face.png").toString());
+        java.awt.image.BufferedImage face = javax.imageio.ImageIO.read(tmp.resolve("face.png").toFile());
+        assertEquals(256, face.getWidth());
+        assertEquals(256, face.getHeight());
+        assertTrue(photo.out().startsWith("wrote "), photo.out());
+
+        Path harder = harderDrivingVideo();
+        Run video = ok("crop", "--input", harder.toString(), "--output", tmp.resolve("cropped").toString());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("cut to x (\\d+), y (\\d+), (\\d+)x(\\d+)").matcher(video.out());
+        assertTrue(m.find(), video.out());
+        int x = Integer.parseInt(m.group(1)), y = Integer.parseInt(m.group(2)), w = Integer.parseInt(m.group(3)), h = Integer.parseInt(m.group(4));
+        // One stable, square-ish crop around the larger face (pasted at 380..596 x 200..406), not the small one.
+        double cx = x + w / 2.0, cy = y + h / 2.0;
+        assertTrue(cx > 430 && cx < 560 && cy > 240 && cy < 370, video.out());
+        assertTrue(w > 150 && w < 330 && Math.abs(w - h) < 0.15 * w, video.out());
+        try (Stream<Path> s = Files.list(tmp.resolve("cropped"))) {
+            assertEquals(12, s.count());
+        }
+    }
+
+    @Test
+    void animateCropsSourceAndDriving() throws IOException {
+        Path dir = fixture("fomm-vox-small");
+        Path harder = harderDrivingVideo();
+        Run r = ok("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
+                "--source", testdata().resolve("media/source.png").toString(), "--driving", harder.toString(), "--crop",
+                "--output", tmp.resolve("out.mp4").toString());
+        assertTrue(r.out().contains("12 frames, 256x256"), r.out());
+        Path noise = tmp.resolve("noise.png");
+        java.awt.image.BufferedImage n = new java.awt.image.BufferedImage(300, 300, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.util.Random rnd = new java.util.Random(2);
+        for (int i = 0; i < 300 * 300; i++) {
+            n.setRGB(i % 300, i / 300, rnd.nextInt(0x1000000));
+        }
+        javax.imageio.ImageIO.write(n, "png", noise.toFile());
+        Run bad = fomm("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
+                "--source", noise.toString(), "--driving", harder.toString(), "--crop", "--output", tmp.resolve("out2.mp4").toString());
+        assertEquals(1, bad.status());
+        assertTrue(bad.err().startsWith("fomm: no face found in source image " + noise), bad.err());
+    }
 }
