@@ -61,6 +61,12 @@ final class AnimateCommand implements Callable<Integer> {
     @Option(names = "--crop", description = "cut the source and the driving video to their faces first (one stable crop for the video, as the reference crop-video.py)")
     boolean crop;
 
+    @Option(names = "--paste-back", description = "with --crop: the output is the whole source photo with the animated face blended back in")
+    boolean pasteBack;
+
+    @Option(names = "--visualize", paramLabel = "FILE", description = "also write source | driving | result with the keypoints drawn (.mp4, .gif or a folder)")
+    Path visualize;
+
     @Override
     public Integer call() throws Exception {
         if (findBestFrame && bestFrame != null) {
@@ -69,13 +75,17 @@ final class AnimateCommand implements Callable<Integer> {
         AnimationMode m = AnimationMode.parse(mode);
         PrintWriter err = spec.commandLine().getErr();
         AnimationJob.Options o = new AnimationJob.Options(model, config, source, driving, output, m, findBestFrame, bestFrame,
-                audio, fps == null ? null : Fps.parse(fps), rawOutput, backgroundMotion, crop);
+                audio, fps == null ? null : Fps.parse(fps), rawOutput, backgroundMotion, crop, pasteBack, visualize);
         AnimationJob.Result r = AnimationJob.run(o, new ConsoleProgress(err));
         PrintWriter out = spec.commandLine().getOut();
         out.printf("wrote %s: %d frames, %dx%d, %s fps%s%n", output, r.frames(), r.width(), r.height(), r.fps(),
                 r.bestFrame() >= 0 ? ", initial driving frame " + r.bestFrame() : "");
         if (rawOutput != null) {
-            out.printf("wrote %s: float32 [%d, 3, %d, %d]%n", rawOutput, r.frames(), r.height(), r.width());
+            out.printf(pasteBack ? "wrote %s: float32 [%d, 3, H, W] at the model's frame size%n" : "wrote %s: float32 [%d, 3, %d, %d]%n",
+                    rawOutput, r.frames(), r.height(), r.width());
+        }
+        if (visualize != null) {
+            out.printf("wrote %s: source | driving | result with keypoints%n", visualize);
         }
         for (String w : r.warnings()) {
             err.println("fomm: warning: " + w);

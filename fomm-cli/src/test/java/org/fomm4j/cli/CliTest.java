@@ -314,4 +314,45 @@ class CliTest {
         assertEquals(1, bad.status());
         assertTrue(bad.err().startsWith("fomm: no face found in source image " + noise), bad.err());
     }
+
+    @Test
+    void pasteBackKeepsThePhotoOutsideTheCropAndVisualizeShowsTheKeypoints() throws IOException {
+        Path dir = fixture("fomm-vox-small");
+        Path photo = testdata().resolve("media/source.png");
+        Path harder = harderDrivingVideo();
+        Path out = tmp.resolve("whole"), vis = tmp.resolve("vis");
+        ok("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
+                "--source", photo.toString(), "--driving", harder.toString(), "--crop", "--paste-back",
+                "--output", out.toString(), "--visualize", vis.toString());
+        java.awt.image.BufferedImage src = javax.imageio.ImageIO.read(photo.toFile());
+        java.awt.Rectangle box = org.fomm4j.io.faces.FaceCrop.forImage(src, "photo", new org.fomm4j.io.faces.FaceDetector());
+        java.awt.image.BufferedImage frame = javax.imageio.ImageIO.read(out.resolve("00005.png").toFile());
+        assertEquals(src.getWidth() & ~1, frame.getWidth(), "the photo's size");
+        assertEquals(src.getHeight() & ~1, frame.getHeight());
+        int changedInside = 0;
+        for (int y = 0; y < frame.getHeight(); y++) {
+            for (int x = 0; x < frame.getWidth(); x++) {
+                int a = frame.getRGB(x, y) & 0xffffff, b = src.getRGB(x, y) & 0xffffff;
+                if (!box.contains(x, y)) {
+                    assertEquals(b, a, "pixel " + x + "," + y + " outside the crop is the photo's");
+                } else if (a != b) {
+                    changedInside++;
+                }
+            }
+        }
+        assertTrue(changedInside > box.width * box.height / 4, "the face inside the crop is animated: " + changedInside);
+        // Visualization: 3 panels of 256; the right one is the prediction; keypoint 0's disc is gist_rainbow(0).
+        java.awt.image.BufferedImage v = javax.imageio.ImageIO.read(vis.resolve("00005.png").toFile());
+        assertEquals(768, v.getWidth());
+        assertEquals(256, v.getHeight());
+        int kp0 = 0;
+        for (int y = 0; y < 256; y++) {
+            for (int x = 0; x < 512; x++) {
+                if ((v.getRGB(x, y) & 0xffffff) == (255 << 16 | 41)) {
+                    kp0++;
+                }
+            }
+        }
+        assertTrue(kp0 >= 2 * 60, "keypoint 0 drawn on the source and the driving panels: " + kp0 + " pixels");
+    }
 }

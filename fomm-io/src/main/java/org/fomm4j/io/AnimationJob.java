@@ -12,6 +12,8 @@ import org.fomm4j.animation.Animator;
 import org.fomm4j.animation.BestFrame;
 import org.fomm4j.io.faces.FaceCrop;
 import org.fomm4j.io.faces.FaceDetector;
+import org.fomm4j.io.faces.PasteBack;
+import org.fomm4j.io.faces.Visualization;
 import org.fomm4j.io.media.Fps;
 import org.fomm4j.io.media.Images;
 import org.fomm4j.io.media.MediaException;
@@ -30,18 +32,21 @@ import org.fomm4j.tensor.Tensor;
  */
 public final class AnimationJob {
     /**
-     * What to animate and where to write it. {@code fps}, {@code rawOutput}, {@code bestFrame} may be null.
-     * {@code crop}: cut the source and the driving video to their faces first ({@link FaceCrop}).
+     * What to animate and where to write it. {@code fps}, {@code rawOutput}, {@code bestFrame},
+     * {@code visualize} may be null. {@code crop}: cut the source and the driving video to their faces
+     * first ({@link FaceCrop}); {@code pasteBack} (needs {@code crop}): the output is the whole source photo
+     * with the animated face blended back in ({@link PasteBack}); {@code visualize}: also write source |
+     * driving | result with keypoints ({@link Visualization}) to that video.
      */
     public record Options(Path model, Path config, Path source, Path driving, Path output, AnimationMode mode,
                           boolean findBestFrame, Integer bestFrame, boolean audio, Fps fps, Path rawOutput,
-                          boolean backgroundMotion, boolean crop) {
-        /** Without face cropping. */
+                          boolean backgroundMotion, boolean crop, boolean pasteBack, Path visualize) {
+        /** Without face cropping, paste-back or visualization. */
         public Options(Path model, Path config, Path source, Path driving, Path output, AnimationMode mode,
                        boolean findBestFrame, Integer bestFrame, boolean audio, Fps fps, Path rawOutput,
                        boolean backgroundMotion) {
             this(model, config, source, driving, output, mode, findBestFrame, bestFrame, audio, fps, rawOutput,
-                    backgroundMotion, false);
+                    backgroundMotion, false, false, null);
         }
     }
 
@@ -88,11 +93,19 @@ public final class AnimationJob {
      */
     public static Result run(Options o, Progress progress) throws IOException {
         checkOutputs(o);
+        if (o.pasteBack() && !o.crop()) {
+            throw new IllegalArgumentException("--paste-back puts the animated face back where --crop cut it from: add --crop");
+        }
         BufferedImage sourceImage = Images.read(o.source());
         java.awt.Rectangle drivingCrop = null;
+        PasteBack pasteBack = null;
         if (o.crop()) {
             FaceDetector detector = new FaceDetector();
-            sourceImage = FaceCrop.cut(sourceImage, FaceCrop.forImage(sourceImage, "source image " + o.source(), detector));
+            java.awt.Rectangle sourceBox = FaceCrop.forImage(sourceImage, "source image " + o.source(), detector);
+            if (o.pasteBack()) {
+                pasteBack = new PasteBack(sourceImage, sourceBox);
+            }
+            sourceImage = FaceCrop.cut(sourceImage, sourceBox);
             progress.start("finding the face in the driving video", -1);
             drivingCrop = FaceCrop.forVideo(o.driving(), detector);
             progress.end();
@@ -121,12 +134,20 @@ public final class AnimationJob {
                         throw new MediaException("driving video " + o.driving() + " has no frames");
                     }
                     int n = 0;
+                    final PasteBack paste = pasteBack;
                     try (VideoSink sink = VideoSink.create(o.output(), fps, o.audio() ? o.driving() : null);
-                         NpyFramesWriter raw = o.rawOutput() != null ? new NpyFramesWriter(o.rawOutput()) : null) {
+                         NpyFramesWriter raw = o.rawOutput() != null ? new NpyFramesWriter(o.rawOutput()) : null;
+                         VideoSink vis = o.visualize() != null ? VideoSink.create(o.visualize(), fps, null) : null) {
                         progress.start("animating", video.frameCount());
                         for (BufferedImage frame = first; frame != null; frame = video.next()) {
-                            Tensor prediction = animator.animate(Images.toTensor(frames.apply(frame), h, w));
-                            written(o.output(), () -> sink.write(prediction));
+                            Tensor driving = Images.toTensor(frames.apply(frame), h, w);
+                            Tensor prediction = animator.animate(driving);
+                            written(o.output(), () -> sink.write(paste == null ? prediction : paste.compose(prediction)));
+                            if (vis != null) {
+                                Tensor panels = Visualization.panels(source, animator.sourceKeypoints(), driving,
+                                        animator.detectKeypoints(driving), prediction);
+                                written(o.visualize(), () -> vis.write(panels));
+                            }
                             if (raw != null) {
                                 written(o.rawOutput(), () -> raw.write(prediction));
                             }
@@ -135,6 +156,9 @@ public final class AnimationJob {
                         }
                         progress.end();
                         written(o.output(), sink::finish);
+                        if (vis != null) {
+                            written(o.visualize(), vis::finish);
+                        }
                         if (raw != null) {
                             written(o.rawOutput(), raw::finish);
                         }
@@ -149,7 +173,8 @@ public final class AnimationJob {
                         warnings.add("driving video " + o.driving() + " ends after " + n + " of the " + announced
                                 + " frames its header announces (truncated?)");
                     }
-                    return new Result(n, fps, best, h, w, java.util.List.copyOf(warnings));
+                    return new Result(n, fps, best, paste == null ? h : paste.height(), paste == null ? w : paste.width(),
+                            java.util.List.copyOf(warnings));
                 }
             }
         }
@@ -180,6 +205,7 @@ public final class AnimationJob {
         Map<String, Path> outputs = new LinkedHashMap<>();
         outputs.put("--output", o.output());
         outputs.put("--raw-output", o.rawOutput());
+        outputs.put("--visualize", o.visualize());
         Outputs.check(inputs, outputs);
         String name = o.output().getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         boolean fileOutput = name.endsWith(".mp4") || name.endsWith(".gif");
