@@ -355,4 +355,23 @@ class CliTest {
         }
         assertTrue(kp0 >= 2 * 60, "keypoint 0 drawn on the source and the driving panels: " + kp0 + " pixels");
     }
+
+    @Test
+    void tpsmmVisualizationAddsItsFourOcclusionMasks() throws IOException {
+        Path dir = fixture("tpsmm-vox-small");
+        Path vis = tmp.resolve("vis");
+        ok("animate", "--model", dir.resolve("checkpoint.pth.tar").toString(), "--config", dir.resolve("config.yaml").toString(),
+                "--source", dir.resolve("source.png").toString(), "--driving", dir.resolve("driving").toString(),
+                "--output", tmp.resolve("out").toString(), "--visualize", vis.toString());
+        java.awt.image.BufferedImage v = javax.imageio.ImageIO.read(vis.resolve("00001.png").toFile());
+        assertEquals(7 * 256, v.getWidth(), "source, driving, result and 4 occlusion masks");
+        java.awt.image.BufferedImage out = javax.imageio.ImageIO.read(tmp.resolve("out/00001.png").toFile());
+        for (int y = 0; y < 256; y += 3) {
+            for (int x = 0; x < 256; x += 3) {
+                assertEquals(out.getRGB(x, y), v.getRGB(512 + x, y), "the third panel is the output frame");
+                int g = v.getRGB(3 * 256 + x, y);
+                assertTrue((g >> 16 & 255) == (g & 255) && (g >> 8 & 255) == (g & 255), "masks are grey");
+            }
+        }
+    }
 }

@@ -141,11 +141,21 @@ public final class AnimationJob {
                         progress.start("animating", video.frameCount());
                         for (BufferedImage frame = first; frame != null; frame = video.next()) {
                             Tensor driving = Images.toTensor(frames.apply(frame), h, w);
-                            Tensor prediction = animator.animate(driving);
+                            java.util.List<Tensor> masks = java.util.List.of();
+                            Tensor prediction;
+                            if (vis != null && animator instanceof org.fomm4j.animation.TpsmmAnimator tpsmm) {
+                                var detailed = tpsmm.animateDetailed(driving);
+                                prediction = detailed.prediction();
+                                if (detailed.denseMotion().occlusionMaps() != null) {
+                                    masks = detailed.denseMotion().occlusionMaps();
+                                }
+                            } else {
+                                prediction = animator.animate(driving);
+                            }
                             written(o.output(), () -> sink.write(paste == null ? prediction : paste.compose(prediction)));
                             if (vis != null) {
                                 Tensor panels = Visualization.panels(source, animator.sourceKeypoints(), driving,
-                                        animator.detectKeypoints(driving), prediction);
+                                        animator.detectKeypoints(driving), prediction, masks);
                                 written(o.visualize(), () -> vis.write(panels));
                             }
                             if (raw != null) {

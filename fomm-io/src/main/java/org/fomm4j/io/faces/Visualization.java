@@ -6,7 +6,8 @@ import org.fomm4j.tensor.Tensor;
  * What the model sees, as the reference's {@code Visualizer} draws it: source | driving | result side by
  * side, the keypoints as filled discs of radius {@value #KP_SIZE} ({@code visualizer_params.kp_size} of
  * the vox configs) in matplotlib's {@code gist_rainbow} colours by keypoint index ({@code kp / num_kp}),
- * on the source (its keypoints) and on the driving frame (the detector's keypoints of that frame).
+ * on the source (its keypoints) and on the driving frame (the detector's keypoints of that frame); for
+ * TPSMM, its occlusion masks after them, as the reference shows them.
  */
 public final class Visualization {
     static final int KP_SIZE = 5;
@@ -39,19 +40,40 @@ public final class Visualization {
      * @return {@code [1, 3, h, 3 w]}
      */
     public static Tensor panels(Tensor source, Tensor kpSource, Tensor driving, Tensor kpDriving, Tensor prediction) {
-        int h = source.dim(2), w = source.dim(3);
-        float[] out = new float[3 * h * 3 * w];
-        Tensor[] ps = {withKeypoints(source, kpSource), withKeypoints(driving, kpDriving), prediction};
-        for (int p = 0; p < 3; p++) {
+        return panels(source, kpSource, driving, kpDriving, prediction, java.util.List.of());
+    }
+
+    /**
+     * As {@link #panels(Tensor, Tensor, Tensor, Tensor, Tensor)}, followed by one grey panel per occlusion
+     * map ({@code [1, 1, h_i, w_i]} in {@code [0, 1]}, TPSMM's masks at each resolution, enlarged).
+     *
+     * @return {@code [1, 3, h, (3 + masks) w]}
+     */
+    public static Tensor panels(Tensor source, Tensor kpSource, Tensor driving, Tensor kpDriving, Tensor prediction,
+                                java.util.List<Tensor> occlusionMaps) {
+        int h = source.dim(2), w = source.dim(3), n = 3 + occlusionMaps.size();
+        float[] out = new float[3 * h * n * w];
+        java.util.List<Tensor> ps = new java.util.ArrayList<>(java.util.List.of(withKeypoints(source, kpSource),
+                withKeypoints(driving, kpDriving), prediction));
+        for (Tensor m : occlusionMaps) {
+            float[] grey = org.fomm4j.io.media.Images.resize(m.toArray(), m.dim(2), m.dim(3), h, w);
+            float[] rgb = new float[3 * h * w];
+            for (int c = 0; c < 3; c++) {
+                System.arraycopy(grey, 0, rgb, c * h * w, h * w);
+            }
+            ps.add(Tensor.of(rgb, 1, 3, h, w));
+        }
+        for (int p = 0; p < n; p++) {
+            Tensor t = ps.get(p);
             for (int c = 0; c < 3; c++) {
                 for (int y = 0; y < h; y++) {
                     for (int x = 0; x < w; x++) {
-                        out[(c * h + y) * 3 * w + p * w + x] = ps[p].get((c * h + y) * w + x);
+                        out[(c * h + y) * n * w + p * w + x] = t.get((c * h + y) * w + x);
                     }
                 }
             }
         }
-        return Tensor.of(out, 1, 3, h, 3 * w);
+        return Tensor.of(out, 1, 3, h, n * w);
     }
 
     /** A copy of {@code image} with the keypoints drawn (skimage's {@code circle(y, x, kp_size)} discs). */

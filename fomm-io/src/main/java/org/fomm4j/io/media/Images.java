@@ -184,7 +184,8 @@ public final class Images {
         float at(int index);
     }
 
-    static float[] resize(float[] in, int h, int w, int oh, int ow) {
+    /** One channel {@code h x w} to {@code oh x ow}, as {@link #toTensor} resizes. */
+    public static float[] resize(float[] in, int h, int w, int oh, int ow) {
         return resize((Pixels) i -> in[i], h, w, oh, ow);
     }
 
