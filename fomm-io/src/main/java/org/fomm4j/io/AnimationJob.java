@@ -162,6 +162,14 @@ public final class AnimationJob {
                                 written(o.rawOutput(), () -> raw.write(prediction));
                             }
                             n++;
+                            if (n % GC_EVERY_FRAMES == 0) {
+                                // A few hundred KB a frame still reach the old generation (buffers alive
+                                // across a young collection), and ParallelGC leaves them there until the
+                                // heap is full: RSS would climb for the whole video. A full collection of
+                                // a ~100 MB live set every 1000 frames keeps it flat for well under 1%
+                                // of the time (-XX:+DisableExplicitGC turns it off).
+                                System.gc();
+                            }
                             progress.step();
                         }
                         progress.end();
@@ -189,6 +197,8 @@ public final class AnimationJob {
             }
         }
     }
+
+    static final int GC_EVERY_FRAMES = 1000;
 
     private interface Write {
         void run() throws IOException;
