@@ -55,16 +55,7 @@ final class CropCommand implements Callable<Integer> {
             Rectangle r = FaceCrop.forImage(img, "image " + input, detector);
             BufferedImage cropped = Images.toImage(Images.toTensor(FaceCrop.cut(img, r), size, size));
             String fmt = output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png") ? "png" : "jpg";
-            Path tmp = Outputs.temporaryFile(output);
-            try {
-                if (!ImageIO.write(cropped, fmt, tmp.toFile())) {
-                    throw new IllegalArgumentException("--output " + output + ": write a .png or .jpg");
-                }
-                Files.move(tmp, output.toAbsolutePath(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                Outputs.release(tmp);
-            } finally {
-                Outputs.delete(tmp);
-            }
+            org.fomm4j.io.weights.AtomicFiles.write(output, o -> ImageIO.write(cropped, fmt, o));
             out.printf("wrote %s: the face at x %d, y %d, %dx%d of %s, as %dx%d%n", output, r.x, r.y, r.width, r.height, input, size, size);
             return 0;
         }

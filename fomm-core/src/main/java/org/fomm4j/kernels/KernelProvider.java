@@ -95,15 +95,12 @@ public final class KernelProvider {
         return null;
     }
 
-    /** A HotSpot flag's value, or null where the management module or the flag is not there. */
+    /** A HotSpot flag's value, or null where the flag is not there. */
     private static String vmOption(String name) {
         try {
-            Class<?> factory = Class.forName("java.lang.management.ManagementFactory");
-            Class<?> bean = Class.forName("com.sun.management.HotSpotDiagnosticMXBean");
-            Object mx = factory.getMethod("getPlatformMXBean", Class.class).invoke(null, bean);
-            Object option = bean.getMethod("getVMOption", String.class).invoke(mx, name);
-            return (String) option.getClass().getMethod("getValue").invoke(option);
-        } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+            return java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+                    .getVMOption(name).getValue();
+        } catch (IllegalArgumentException | LinkageError e) {
             return null;
         }
     }

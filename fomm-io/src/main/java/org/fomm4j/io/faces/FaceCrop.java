@@ -89,10 +89,8 @@ public final class FaceCrop {
         return new Rectangle(left, top, right - left, bot - top);
     }
 
-    /** {@code img} cut to {@code r} (a copy, so the full frame can be freed). */
+    /** {@code img} cut to {@code r}: a view sharing its pixels, no copy. */
     public static BufferedImage cut(BufferedImage img, Rectangle r) {
-        BufferedImage out = new BufferedImage(r.width, r.height, BufferedImage.TYPE_INT_RGB);
-        out.setRGB(0, 0, r.width, r.height, img.getRGB(r.x, r.y, r.width, r.height, null, 0, r.width), 0, r.width);
-        return out;
+        return img.getSubimage(r.x, r.y, r.width, r.height);
     }
 }

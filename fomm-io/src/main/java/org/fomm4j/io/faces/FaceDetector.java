@@ -4,6 +4,7 @@ import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import org.fomm4j.io.media.Images;
 
 /**
  * Frontal faces in an image, with OpenCV's Haar cascade ({@code haarcascade_frontalface_default.xml},
@@ -50,7 +51,7 @@ public final class FaceDetector {
             if (cascade.width * factor * shrink < minSide) {
                 continue;
             }
-            float[] level = resize(grey, w, h, sw, sh);
+            float[] level = Images.resize(grey, h, w, sh, sw);
             int stride = sw + 1;
             double[] sum = new double[stride * (sh + 1)], sq = new double[stride * (sh + 1)];
             for (int y = 0; y < sh; y++) {
@@ -155,7 +156,7 @@ public final class FaceDetector {
                 && Math.abs(a[0] + a[2] - b[0] - b[2]) <= delta && Math.abs(a[1] + a[3] - b[1] - b[3]) <= delta;
     }
 
-    /** Grey levels 0..255 of {@code img}, box-averaged to {@code w x h}. */
+    /** Grey levels 0..255 of {@code img}, resized to {@code w x h} as model inputs are ({@link Images#resize}). */
     private static float[] grey(BufferedImage img, int w, int h) {
         int w0 = img.getWidth(), h0 = img.getHeight();
         int[] rgb = img.getRGB(0, 0, w0, h0, null, 0, w0);
@@ -164,26 +165,6 @@ public final class FaceDetector {
             int p = rgb[i];
             full[i] = (float) (0.299 * (p >> 16 & 255) + 0.587 * (p >> 8 & 255) + 0.114 * (p & 255));
         }
-        return w == w0 && h == h0 ? full : resize(full, w0, h0, w, h);
-    }
-
-    /** Area-average shrink (or nearest enlarge), as OpenCV's INTER_LINEAR pyramid is close enough to for a cascade. */
-    static float[] resize(float[] in, int w, int h, int ow, int oh) {
-        float[] out = new float[ow * oh];
-        double fx = (double) w / ow, fy = (double) h / oh;
-        for (int y = 0; y < oh; y++) {
-            int y0 = (int) (y * fy), y1 = Math.max(y0 + 1, Math.min(h, (int) ((y + 1) * fy)));
-            for (int x = 0; x < ow; x++) {
-                int x0 = (int) (x * fx), x1 = Math.max(x0 + 1, Math.min(w, (int) ((x + 1) * fx)));
-                double s = 0;
-                for (int yy = y0; yy < y1; yy++) {
-                    for (int xx = x0; xx < x1; xx++) {
-                        s += in[yy * w + xx];
-                    }
-                }
-                out[y * ow + x] = (float) (s / ((y1 - y0) * (x1 - x0)));
-            }
-        }
-        return out;
+        return w == w0 && h == h0 ? full : Images.resize(full, h0, w0, h, w);
     }
 }

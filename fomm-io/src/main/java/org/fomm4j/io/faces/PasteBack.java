@@ -66,16 +66,17 @@ public final class PasteBack {
      * @return {@code [1, 3, height, width]}
      */
     public Tensor compose(Tensor prediction) {
-        float[] face = Images.toTensor(Images.toImage(prediction), box.height, box.width).data();
-        float[] out = photo.clone();
-        int plane = width * height, bp = box.width * box.height;
+        int plane = width * height;
+        int ph = prediction.dim(2), pw = prediction.dim(3);
+        float[] pred = prediction.toHeap().data(), out = photo.clone();
         for (int c = 0; c < 3; c++) {
+            float[] face = Images.resize(java.util.Arrays.copyOfRange(pred, c * ph * pw, (c + 1) * ph * pw), ph, pw, box.height, box.width);
             for (int y = 0; y < box.height; y++) {
                 for (int x = 0; x < box.width; x++) {
                     int o = c * plane + (box.y + y) * width + box.x + x;
                     float m = mask[y * box.width + x];
                     if (m > 0) {
-                        out[o] = out[o] * (1 - m) + face[c * bp + y * box.width + x] * m;
+                        out[o] = out[o] * (1 - m) + face[y * box.width + x] * m;
                     }
                 }
             }
