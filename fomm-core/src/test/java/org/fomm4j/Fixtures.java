@@ -28,7 +28,7 @@ public final class Fixtures {
             "fomm-vox-small", "fomm4j.fommFixture",
             "tpsmm-vox-small", "fomm4j.tpsmmFixture",
             "fomm-train-small", "fomm4j.trainFixture");
-    private static final java.util.Set<String> BUNDLED = java.util.Set.of("fomm-vox-small");
+    private static final java.util.Set<String> BUNDLED = java.util.Set.of("fomm-vox-small", "fomm-train-small");
 
     private Fixtures() {
     }

@@ -134,4 +134,23 @@ public interface Kernels {
      * @throws ArithmeticException if a spline's regularized system is singular
      */
     Tensor tpsMotions(Tensor kpDriving, Tensor kpSource, int groupSize, int height, int width);
+
+    /**
+     * Row-dot matrix product for gradients: {@code c[i * n + j] += sum_p a[aOff + i * len + p] * b[bOff + j * len + p]}
+     * for {@code i < m, j < n, p < len} ({@code C += A B^T} with A {@code m x len} and B {@code n x len}, both
+     * row-major). The weight gradient of a convolution is this product of the output gradient and the
+     * unfolded input. Runs on the calling thread; callers split rows across {@link Parallel}.
+     */
+    default void gemmNT(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, int m, int n, int len) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float acc = 0f;
+                int ai = aOff + i * len, bj = bOff + j * len;
+                for (int p = 0; p < len; p++) {
+                    acc += a[ai + p] * b[bj + p];
+                }
+                c[cOff + i * ldc + j] += acc;
+            }
+        }
+    }
 }

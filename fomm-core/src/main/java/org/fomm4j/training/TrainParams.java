@@ -1,0 +1,102 @@
+package org.fomm4j.training;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import org.fomm4j.config.ConfigException;
+import org.fomm4j.config.YamlConfig;
+
+/**
+ * {@code train_params} of the official YAML configs: epochs, repeats of the dataset per epoch, learning
+ * rates and their milestones (multiplied by 0.1 at each, as the reference's {@code MultiStepLR}), batch
+ * size, pyramid scales, the equivariance transform and the loss weights.
+ *
+ * <p>The reconstruction weight per pyramid scale is {@code loss_weights.reconstruction} when present (our
+ * L1 pyramid loss, as in the training fixture); otherwise the first {@code perceptual} weight, so an
+ * official config (VGG-19 perceptual loss, whose ImageNet weights we do not ship) trains with an L1
+ * pyramid of the same weight.
+ */
+public record TrainParams(int numEpochs, int numRepeats, int[] epochMilestones, double lrGenerator, double lrKpDetector,
+                          int batchSize, double[] scales, int checkpointFreq, double sigmaAffine, double sigmaTps,
+                          int pointsTps, double[] reconstructionWeights, double equivarianceValue,
+                          double equivarianceJacobian) {
+
+    /** @throws ConfigException naming the field when one is missing or out of range */
+    public static TrainParams load(Path yaml) {
+        return fromTree(YamlConfig.read(yaml));
+    }
+
+    /** @throws ConfigException naming the field when one is missing or out of range */
+    public static TrainParams fromTree(JsonNode root) {
+        JsonNode tp = root.get("train_params");
+        if (tp == null || !tp.isObject()) {
+            throw new ConfigException("config: train_params is missing");
+        }
+        JsonNode tr = tp.path("transform_params");
+        JsonNode lw = tp.path("loss_weights");
+        double[] scales = doubles(tp.path("scales"), new double[] {1, 0.5, 0.25, 0.125});
+        double[] rec;
+        if (lw.has("reconstruction")) {
+            rec = doubles(lw.get("reconstruction"), null);
+        } else {
+            double w = lw.path("perceptual").isArray() && lw.get("perceptual").size() > 0
+                    ? lw.get("perceptual").get(0).asDouble() : 10;
+            rec = new double[scales.length];
+            java.util.Arrays.fill(rec, w);
+        }
+        if (rec.length != scales.length) {
+            throw new ConfigException("config: train_params.loss_weights.reconstruction has " + rec.length
+                    + " weights for " + scales.length + " scales");
+        }
+        for (double s : scales) {
+            if (!(s > 0 && s <= 1)) {
+                throw new ConfigException("config: train_params.scales must be in (0, 1], got " + s);
+            }
+        }
+        int[] milestones = tp.path("epoch_milestones").isArray()
+                ? java.util.stream.StreamSupport.stream(tp.get("epoch_milestones").spliterator(), false).mapToInt(JsonNode::asInt).toArray()
+                : new int[0];
+        TrainParams p = new TrainParams(tp.path("num_epochs").asInt(100), tp.path("num_repeats").asInt(1), milestones,
+                tp.path("lr_generator").asDouble(2e-4), tp.path("lr_kp_detector").asDouble(2e-4), tp.path("batch_size").asInt(2),
+                scales, tp.path("checkpoint_freq").asInt(50), tr.path("sigma_affine").asDouble(0.05),
+                tr.path("sigma_tps").asDouble(0.005), tr.path("points_tps").asInt(5), rec,
+                lw.path("equivariance_value").asDouble(10), lw.path("equivariance_jacobian").asDouble(10));
+        if (p.batchSize < 1 || p.batchSize > 4096) {
+            throw new ConfigException("config: train_params.batch_size must be in [1, 4096], got " + p.batchSize);
+        }
+        if (p.numEpochs < 1 || p.numRepeats < 1) {
+            throw new ConfigException("config: train_params.num_epochs and num_repeats must be positive");
+        }
+        if (p.pointsTps < 2 || p.pointsTps > 64) {
+            throw new ConfigException("config: train_params.transform_params.points_tps must be in [2, 64], got " + p.pointsTps);
+        }
+        return p;
+    }
+
+    private static double[] doubles(JsonNode n, double[] dflt) {
+        if (n == null || n.isMissingNode() || n.isNull()) {
+            if (dflt == null) {
+                throw new ConfigException("config: a list of numbers is missing in train_params");
+            }
+            return dflt;
+        }
+        if (!n.isArray()) {
+            throw new ConfigException("config: expected a list of numbers in train_params, got " + n);
+        }
+        double[] d = new double[n.size()];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = n.get(i).asDouble();
+        }
+        return d;
+    }
+
+    /** The learning-rate factor in {@code epoch}: 0.1 per milestone passed. */
+    public double lrFactor(int epoch) {
+        double f = 1;
+        for (int m : epochMilestones) {
+            if (epoch >= m) {
+                f *= 0.1;
+            }
+        }
+        return f;
+    }
+}

@@ -1,0 +1,105 @@
+package org.fomm4j.training.autograd;
+
+import org.fomm4j.kernels.Parallel;
+
+/**
+ * {@code BatchNorm2d} in training mode, as PyTorch's {@code F.batch_norm(training=True)}: per channel, the
+ * mean and biased variance over {@code (N, H, W)} normalize the batch, {@code y = (x - mean) / sqrt(var + eps)
+ * * gamma + beta}; the running statistics move by {@code momentum} towards the batch mean and the
+ * <em>unbiased</em> variance ({@code var * m / (m - 1)}, {@code m = N*H*W}). Statistics in double.
+ *
+ * <p>Backward (the standard closed form): {@code dx = gamma / sqrt(var + eps) * (dy - mean(dy) - xhat *
+ * mean(dy * xhat))}, {@code dgamma = sum(dy * xhat)}, {@code dbeta = sum(dy)}.
+ */
+public final class NormOps {
+    private NormOps() {
+    }
+
+    /**
+     * @param x           {@code [N, C, H, W]}
+     * @param gamma       {@code [C]}
+     * @param beta        {@code [C]}
+     * @param runningMean {@code C} values updated in place, or {@code null} to leave the statistics alone
+     * @param runningVar  {@code C} values updated in place (with {@code runningMean})
+     * @return {@code [N, C, H, W]}
+     */
+    public static Var batchNorm(Tape t, Var x, Var gamma, Var beta, float[] runningMean, float[] runningVar,
+                                double momentum, double eps) {
+        int n = x.dim(0), c = x.dim(1), plane = x.dim(2) * x.dim(3);
+        gamma.requireShape("batch norm weight", c);
+        beta.requireShape("batch norm bias", c);
+        float[] in = x.value(), g = gamma.value(), bt = beta.value();
+        float[] out = new float[in.length];
+        float[] xhat = new float[in.length];
+        float[] invStd = new float[c];
+        long m = (long) n * plane;
+        Parallel.forEach(c, ch -> {
+            double sum = 0;
+            for (int s = 0; s < n; s++) {
+                int base = (s * c + ch) * plane;
+                for (int p = 0; p < plane; p++) {
+                    sum += in[base + p];
+                }
+            }
+            double mean = sum / m;
+            double sq = 0;
+            for (int s = 0; s < n; s++) {
+                int base = (s * c + ch) * plane;
+                for (int p = 0; p < plane; p++) {
+                    double d = in[base + p] - mean;
+                    sq += d * d;
+                }
+            }
+            double var = sq / m;
+            double is = 1 / Math.sqrt(var + eps);
+            invStd[ch] = (float) is;
+            float fm = (float) mean, fis = (float) is, gg = g[ch], bb = bt[ch];
+            for (int s = 0; s < n; s++) {
+                int base = (s * c + ch) * plane;
+                for (int p = 0; p < plane; p++) {
+                    float xh = (in[base + p] - fm) * fis;
+                    xhat[base + p] = xh;
+                    out[base + p] = xh * gg + bb;
+                }
+            }
+            if (runningMean != null) {
+                runningMean[ch] = (float) ((1 - momentum) * runningMean[ch] + momentum * mean);
+                runningVar[ch] = (float) ((1 - momentum) * runningVar[ch] + momentum * var * m / Math.max(1, m - 1));
+            }
+        });
+        Var y = t.output(out, x.shape(), x, gamma, beta);
+        t.record(y, () -> {
+            float[] dy = y.grad();
+            float[] dg = gamma.requiresGrad() ? gamma.grad() : null;
+            float[] db = beta.requiresGrad() ? beta.grad() : null;
+            float[] dx = x.requiresGrad() ? x.grad() : null;
+            Parallel.forEach(c, ch -> {
+                double sdy = 0, sdyx = 0;
+                for (int s = 0; s < n; s++) {
+                    int base = (s * c + ch) * plane;
+                    for (int p = 0; p < plane; p++) {
+                        sdy += dy[base + p];
+                        sdyx += dy[base + p] * xhat[base + p];
+                    }
+                }
+                if (dg != null) {
+                    dg[ch] += (float) sdyx;
+                }
+                if (db != null) {
+                    db[ch] += (float) sdy;
+                }
+                if (dx != null) {
+                    float k = g[ch] * invStd[ch];
+                    float mdy = (float) (sdy / m), mdyx = (float) (sdyx / m);
+                    for (int s = 0; s < n; s++) {
+                        int base = (s * c + ch) * plane;
+                        for (int p = 0; p < plane; p++) {
+                            dx[base + p] += k * (dy[base + p] - mdy - xhat[base + p] * mdyx);
+                        }
+                    }
+                }
+            });
+        });
+        return y;
+    }
+}

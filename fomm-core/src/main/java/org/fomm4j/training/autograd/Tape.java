@@ -1,0 +1,60 @@
+package org.fomm4j.training.autograd;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reverse-mode automatic differentiation, as a list of backward steps recorded while the forward pass
+ * runs. Each operation of this package computes its output at once and, when an input needs a gradient,
+ * records a step that reads the output's gradient and adds to its inputs' gradients. {@link #backward}
+ * runs the steps newest first, which visits every node after all of its consumers.
+ *
+ * <p>One tape per training step; it holds every activation it recorded until it is dropped. Not
+ * thread-safe: the operations themselves run in parallel, the recording does not.
+ */
+public final class Tape {
+    private final List<Runnable> steps = new ArrayList<>();
+
+    /**
+     * An output of an operation: it requires a gradient when any input does.
+     */
+    public Var output(float[] value, int[] shape, Var... inputs) {
+        boolean any = false;
+        for (Var v : inputs) {
+            any |= v != null && v.requiresGrad();
+        }
+        return new Var(value, any, shape);
+    }
+
+    /** Records the backward step of {@code out}; it runs only if {@code out} received a gradient. */
+    public void record(Var out, Runnable step) {
+        if (out.requiresGrad()) {
+            steps.add(() -> {
+                if (out.gradOrNull() != null) {
+                    step.run();
+                }
+            });
+        }
+    }
+
+    /** Number of recorded steps. */
+    public int size() {
+        return steps.size();
+    }
+
+    /**
+     * Adds {@code d loss / d loss = 1} and runs every recorded step, newest first.
+     *
+     * @throws IllegalArgumentException if {@code loss} is not a one-element tensor that requires a gradient
+     */
+    public void backward(Var loss) {
+        if (loss.size() != 1 || !loss.requiresGrad()) {
+            throw new IllegalArgumentException("backward needs a scalar that depends on a parameter, got " + loss);
+        }
+        loss.grad()[0] += 1f;
+        for (int i = steps.size() - 1; i >= 0; i--) {
+            steps.get(i).run();
+        }
+        steps.clear();
+    }
+}
