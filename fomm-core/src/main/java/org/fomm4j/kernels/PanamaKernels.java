@@ -231,7 +231,8 @@ final class PanamaKernels extends ScalarKernels {
                 }
             }
             if (j < n) {
-                super.gemmNT(a, a0, b, bOff + j * len, c, cOff + i * ldc + j, ldc, 2, n - j, len);
+                dotRows(a, a0, b, bOff + j * len, c, cOff + i * ldc + j, n - j, len);
+                dotRows(a, a1, b, bOff + j * len, c, cOff + (i + 1) * ldc + j, n - j, len);
             }
         }
         if (i < m) {

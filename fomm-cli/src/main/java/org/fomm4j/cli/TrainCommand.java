@@ -1,0 +1,77 @@
+package org.fomm4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.fomm4j.io.training.TrainingJob;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code fomm train}: FOMM's self-supervised training (see {@link TrainingJob}). */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a FOMM (the papers' self-supervised method) on the procedural creatures or your own videos.")
+final class TrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", required = true, description = "model and train_params in the official YAML layout (e.g. configs/creatures-64.yaml)")
+    Path config;
+
+    @Option(names = "--data", defaultValue = "creatures",
+            description = "'creatures' (procedural, 'creatures:N' for N identities) or a folder with train/ of .mp4/.gif/PNG-folder videos (default: ${DEFAULT-VALUE})")
+    String data;
+
+    @Option(names = "--output", required = true, description = "folder for checkpoint.fomm4j, model.fomm4j and log.csv")
+    Path output;
+
+    @Option(names = "--resume", description = "continue from OUTPUT/checkpoint.fomm4j (exactly where it stopped)")
+    boolean resume;
+
+    @Option(names = "--init", description = "start from this FOMM weight file (fine-tuning, e.g. a converted official checkpoint)")
+    Path init;
+
+    @Option(names = "--steps", defaultValue = "0", description = "stop after this many steps (default: the config's epochs)")
+    long steps;
+
+    @Option(names = "--minutes", defaultValue = "0", description = "stop after this many minutes")
+    double minutes;
+
+    @Option(names = "--batch", defaultValue = "0", description = "pairs per step (default: train_params.batch_size)")
+    int batch;
+
+    @Option(names = "--seed", defaultValue = "1", description = "seed of the initial weights and the data order (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--checkpoint-minutes", defaultValue = "5", description = "minutes between checkpoints (default: ${DEFAULT-VALUE})")
+    double checkpointMinutes;
+
+    @Override
+    public Integer call() throws Exception {
+        if (steps < 0 || minutes < 0 || batch < 0 || batch > 4096 || !(checkpointMinutes > 0)) {
+            throw new IllegalArgumentException("--steps, --minutes and --batch must not be negative, --batch at most 4096, "
+                    + "--checkpoint-minutes positive");
+        }
+        if (init != null && resume) {
+            throw new IllegalArgumentException("--init and --resume exclude each other");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        long[] lastPrint = {0};
+        TrainingJob.Result r = TrainingJob.run(new TrainingJob.Options(config, data, output, resume, init, steps, minutes,
+                batch, seed, checkpointMinutes), s -> {
+            long now = System.nanoTime();
+            if (now - lastPrint[0] > 10e9 || s.step() <= 3) {
+                lastPrint[0] = now;
+                out.printf(Locale.ROOT, "step %d epoch %d  loss %.4f  (reconstruction %.4f, equivariance %.4f + %.4f)  lr %.2g  %.1f samples/s%n",
+                        s.step(), s.epoch(), s.total(), s.reconstruction(), s.equivarianceValue(), s.equivarianceJacobian(),
+                        s.learningRate(), s.samplesPerSecond());
+                out.flush();
+            }
+        });
+        out.printf(Locale.ROOT, "trained %d steps in %.1f min (%.1f samples/s); wrote %s and %s%n", r.steps(), r.seconds() / 60,
+                r.samplesPerSecond(), r.checkpoint(), r.model());
+        return 0;
+    }
+}
