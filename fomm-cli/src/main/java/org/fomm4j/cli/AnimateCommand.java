@@ -22,7 +22,8 @@ final class AnimateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "model file from 'fomm convert', or a .pth.tar checkpoint (with --config)")
+    @Option(names = "--model", description = "model file from 'fomm convert' or 'fomm train', or a .pth.tar checkpoint (with --config); "
+            + "default: the built-in creatures model (weights/fomm-creatures-64.fomm4j)")
     Path model;
 
     @Option(names = "--config", description = "official YAML config, needed when --model is a .pth.tar checkpoint")
@@ -64,7 +65,8 @@ final class AnimateCommand implements Callable<Integer> {
     @Option(names = "--paste-back", description = "with --crop: the output is the whole source photo with the animated face blended back in")
     boolean pasteBack;
 
-    @Option(names = "--visualize", paramLabel = "FILE", description = "also write source | driving | result with the keypoints drawn (.mp4, .gif or a folder)")
+    @Option(names = "--visualize", paramLabel = "FILE", description = "also write source | driving | result with the keypoints drawn (.mp4, .gif or a folder; "
+            + ".png: a contact sheet of 8 frames spread over the video)")
     Path visualize;
 
     @Override
@@ -74,6 +76,13 @@ final class AnimateCommand implements Callable<Integer> {
         }
         AnimationMode m = AnimationMode.parse(mode);
         PrintWriter err = spec.commandLine().getErr();
+        if (model == null) {
+            if (config != null) {
+                throw new IllegalArgumentException("--config needs --model (the built-in model carries its own config)");
+            }
+            model = org.fomm4j.io.weights.DefaultModel.path();
+            err.println("fomm: no --model: using the built-in creatures model (trained on procedural creatures, 64x64)");
+        }
         AnimationJob.Options o = new AnimationJob.Options(model, config, source, driving, output, m, findBestFrame, bestFrame,
                 audio, fps == null ? null : Fps.parse(fps), rawOutput, backgroundMotion, crop, pasteBack, visualize);
         AnimationJob.Result r = AnimationJob.run(o, new ConsoleProgress(err));

@@ -16,8 +16,9 @@ import org.fomm4j.training.data.TrainingData;
  * multiplied by 0.1 at each epoch milestone. An epoch is {@code num_repeats} passes over the dataset's
  * videos, one pair per video.
  *
- * <p>Deterministic: the batch and the equivariance transform of step {@code s} depend only on the seed
- * and {@code s}, so a run resumed from a checkpoint continues exactly as the uninterrupted run would.
+ * <p>The batch and the equivariance transform of step {@code s} depend only on the seed and {@code s}, so a
+ * run resumed from a checkpoint sees the same data as the uninterrupted run would (values agree to float32
+ * rounding: the Vector API's lane reductions add in another order before and after the JIT compiles them).
  */
 public final class Trainer {
     private final FommConfig config;

@@ -137,7 +137,10 @@ public final class AnimationJob {
                     final PasteBack paste = pasteBack;
                     try (VideoSink sink = VideoSink.create(o.output(), fps, o.audio() ? o.driving() : null);
                          NpyFramesWriter raw = o.rawOutput() != null ? new NpyFramesWriter(o.rawOutput()) : null;
-                         VideoSink vis = o.visualize() != null ? VideoSink.create(o.visualize(), fps, null) : null) {
+                         VideoSink vis = o.visualize() == null ? null
+                                 : o.visualize().getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png")
+                                 ? new org.fomm4j.io.media.ContactSheetSink(o.visualize(), 8)
+                                 : VideoSink.create(o.visualize(), fps, null)) {
                         progress.start("animating", video.frameCount());
                         for (BufferedImage frame = first; frame != null; frame = video.next()) {
                             Tensor driving = Images.toTensor(frames.apply(frame), h, w);

@@ -26,7 +26,7 @@ import org.fomm4j.weights.StateDict;
  * or on a folder of videos, writing into an output folder
  * <ul>
  *   <li>{@code checkpoint.fomm4j}: model, optimizer and step, every {@code checkpointMinutes} and at the end
- *       (atomically, so a kill leaves the previous one); {@code resume} continues from it exactly;</li>
+ *       (atomically, so a kill leaves the previous one); {@code resume} continues from it with the same data order;</li>
  *   <li>{@code model.fomm4j}: the model alone, for {@code fomm animate --model};</li>
  *   <li>{@code log.csv}: step, epoch, losses, learning rate and samples per second of every step.</li>
  * </ul>

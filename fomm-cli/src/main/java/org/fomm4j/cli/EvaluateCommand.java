@@ -1,0 +1,96 @@
+package org.fomm4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.fomm4j.io.training.VideoFolderData;
+import org.fomm4j.io.weights.DefaultModel;
+import org.fomm4j.io.weights.ModelFiles;
+import org.fomm4j.networks.fomm.FommModel;
+import org.fomm4j.training.Evaluation;
+import org.fomm4j.training.data.CreatureDataset;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code fomm evaluate}: the reference reconstruction protocol on held-out videos ({@link Evaluation}). */
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+        description = "Reconstruction score of a FOMM on held-out videos: the first frame animated by its own video, mean L1 to the real frames.")
+final class EvaluateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", description = "FOMM weight file (default: the built-in creatures model)")
+    Path model;
+
+    @Option(names = "--data", defaultValue = "creatures",
+            description = "'creatures' (held-out procedural identities, with joint distances) or a folder with test/ videos (default: ${DEFAULT-VALUE})")
+    String data;
+
+    @Option(names = "--videos", defaultValue = "20", description = "videos to evaluate (default: ${DEFAULT-VALUE}; a folder: at most its count)")
+    int videos;
+
+    @Option(names = "--frames", defaultValue = "50", description = "frames per procedural video (default: ${DEFAULT-VALUE})")
+    int frames;
+
+    @Override
+    public Integer call() throws Exception {
+        if (videos < 1 || frames < 2 || videos > 100_000 || frames > 100_000) {
+            throw new IllegalArgumentException("--videos must be 1 to 100000 and --frames 2 to 100000");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Path file = model != null ? model : DefaultModel.path();
+        long t0 = System.nanoTime();
+        Evaluation.Report r = Evaluation.empty();
+        try (FommModel m = ModelFiles.loadFomm(file)) {
+            int h = m.config().frameHeight(), w = m.config().frameWidth();
+            if (data.equals("creatures")) {
+                CreatureDataset d = new CreatureDataset(h, w, 1);
+                for (int v = 0; v < videos; v++) {
+                    int video = v;
+                    r = Evaluation.video(m, new Evaluation.Video() {
+                        public int frames() {
+                            return frames;
+                        }
+
+                        public float[] frame(int i) {
+                            return d.testFrame(video, i);
+                        }
+
+                        public float[] points(int i) {
+                            return d.testJoints(video, i);
+                        }
+                    }, r);
+                }
+            } else {
+                VideoFolderData d = VideoFolderData.open(Path.of(data), "test", h, w);
+                for (int v = 0; v < Math.min(videos, d.videos()); v++) {
+                    float[][] f = d.frames(v);
+                    r = Evaluation.video(m, new Evaluation.Video() {
+                        public int frames() {
+                            return f.length;
+                        }
+
+                        public float[] frame(int i) {
+                            return f[i];
+                        }
+
+                        public float[] points(int i) {
+                            return null;
+                        }
+                    }, r);
+                }
+            }
+        }
+        out.printf(Locale.ROOT, "%d videos, %d frames, %.1f s%n", r.videos(), r.frames(), (System.nanoTime() - t0) / 1e9);
+        out.printf(Locale.ROOT, "reconstruction L1 %.4f   (repeating the source frame: %.4f; ratio %.2f)%n", r.l1(),
+                r.copySourceL1(), r.l1() / r.copySourceL1());
+        if (!Double.isNaN(r.akd())) {
+            out.printf(Locale.ROOT, "motion keypoint distance %.2f px   (no motion: %.2f px), over %d joints%n", r.akd(),
+                    r.identityAkd(), r.pointCount());
+        }
+        return 0;
+    }
+}

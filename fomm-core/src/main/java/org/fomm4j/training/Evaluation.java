@@ -1,0 +1,117 @@
+package org.fomm4j.training;
+
+import org.fomm4j.animation.AnimationMode;
+import org.fomm4j.animation.FommAnimator;
+import org.fomm4j.networks.fomm.FommModel;
+import org.fomm4j.tensor.Tensor;
+
+/**
+ * The reference {@code reconstruction.py} protocol: the first frame of a held-out video is the source and
+ * every frame of the same video drives it (keypoints as detected, mode {@code standard}); the score is the
+ * mean absolute difference between generated and real frames (RGB in {@code [0, 1]}, over pixels, channels
+ * and frames). Reported with the same difference for simply repeating the source frame, the baseline the
+ * model must beat.
+ *
+ * <p>Where the true positions of points are known (the procedural creatures' joints), also a motion
+ * keypoint distance in the spirit of AKD: each true joint of the driving frame is looked up in the dense
+ * motion field (the backward flow tells where in the source that pixel comes from) and compared with the
+ * same joint's true position in the source frame, in pixels of the frame; the baseline is the identity
+ * motion (the joint's driving position itself).
+ */
+public final class Evaluation {
+    private Evaluation() {
+    }
+
+    /** Frames of one video ({@code [3 H W]} each) and, optionally, true points per frame ({@code [P * 2]}, {@code (x, y)}). */
+    public interface Video {
+        int frames();
+
+        float[] frame(int i);
+
+        /** The true points of frame {@code i}, or {@code null} when unknown. */
+        float[] points(int i);
+    }
+
+    /** Sums over videos; {@link #l1()} etc. are the means. */
+    public record Report(int videos, long frames, double l1Sum, double copySum, long pointCount, double akdSum,
+                         double identityAkdSum) {
+        public double l1() {
+            return l1Sum / frames;
+        }
+
+        public double copySourceL1() {
+            return copySum / frames;
+        }
+
+        /** Mean motion keypoint distance in pixels, NaN without true points. */
+        public double akd() {
+            return pointCount == 0 ? Double.NaN : akdSum / pointCount;
+        }
+
+        public double identityAkd() {
+            return pointCount == 0 ? Double.NaN : identityAkdSum / pointCount;
+        }
+
+        Report plus(Report o) {
+            return new Report(videos + o.videos, frames + o.frames, l1Sum + o.l1Sum, copySum + o.copySum,
+                    pointCount + o.pointCount, akdSum + o.akdSum, identityAkdSum + o.identityAkdSum);
+        }
+    }
+
+    public static Report empty() {
+        return new Report(0, 0, 0, 0, 0, 0, 0);
+    }
+
+    /** Evaluates one video and adds it to {@code sum}. */
+    public static Report video(FommModel model, Video v, Report sum) {
+        int h = model.config().frameHeight(), w = model.config().frameWidth();
+        float[] first = v.frame(0);
+        float[] firstPoints = v.points(0);
+        double l1 = 0, copy = 0, akd = 0, identity = 0;
+        long points = 0;
+        try (FommAnimator a = new FommAnimator(model, Tensor.of(first, 1, 3, h, w), AnimationMode.STANDARD)) {
+            for (int i = 0; i < v.frames(); i++) {
+                float[] real = v.frame(i);
+                FommAnimator.Frame f = a.animate(Tensor.of(real, 1, 3, h, w), false);
+                float[] pred = f.prediction().data();
+                double s = 0, c = 0;
+                for (int p = 0; p < real.length; p++) {
+                    s += Math.abs(pred[p] - real[p]);
+                    c += Math.abs(first[p] - real[p]);
+                }
+                l1 += s / real.length;
+                copy += c / real.length;
+                float[] pts = v.points(i);
+                if (pts != null && firstPoints != null && f.generator().denseMotion() != null) {
+                    Tensor def = f.generator().denseMotion().deformation();
+                    for (int j = 0; j < pts.length / 2; j++) {
+                        float[] src = sample(def, pts[2 * j], pts[2 * j + 1]);
+                        akd += pixels(src[0] - firstPoints[2 * j], src[1] - firstPoints[2 * j + 1], w, h);
+                        identity += pixels(pts[2 * j] - firstPoints[2 * j], pts[2 * j + 1] - firstPoints[2 * j + 1], w, h);
+                        points++;
+                    }
+                }
+            }
+        }
+        return sum.plus(new Report(1, v.frames(), l1, copy, points, akd, identity));
+    }
+
+    private static double pixels(double dx, double dy, int w, int h) {
+        return Math.hypot(dx * (w - 1) / 2, dy * (h - 1) / 2);
+    }
+
+    /** The flow {@code [1, h, w, 2]} at {@code (x, y)}, bilinear between its pixel centres (edges clamped). */
+    static float[] sample(Tensor def, float x, float y) {
+        int h = def.dim(1), w = def.dim(2);
+        float[] d = def.data();
+        float fx = Math.min(Math.max((x + 1) / 2 * (w - 1), 0), w - 1), fy = Math.min(Math.max((y + 1) / 2 * (h - 1), 0), h - 1);
+        int x0 = Math.min((int) fx, w - 2), y0 = Math.min((int) fy, h - 2);
+        float ax = fx - x0, ay = fy - y0;
+        float[] out = new float[2];
+        for (int c = 0; c < 2; c++) {
+            out[c] = (1 - ax) * (1 - ay) * d[(y0 * w + x0) * 2 + c] + ax * (1 - ay) * d[(y0 * w + x0 + 1) * 2 + c]
+                    + (1 - ax) * ay * d[((y0 + 1) * w + x0) * 2 + c] + ax * ay * d[((y0 + 1) * w + x0 + 1) * 2 + c];
+        }
+        return out;
+    }
+}
