@@ -59,20 +59,25 @@ final class CropCommand implements Callable<Integer> {
             out.printf("wrote %s: the face at x %d, y %d, %dx%d of %s, as %dx%d%n", output, r.x, r.y, r.width, r.height, input, size, size);
             return 0;
         }
-        Rectangle r = FaceCrop.forVideo(input, detector);
+        FaceCrop.Shots shots = FaceCrop.forVideoShots(input, detector);
         int n = 0;
         Fps fps;
         try (VideoSource v = VideoSource.open(input)) {
             fps = v.fps();
             try (VideoSink sink = VideoSink.create(output, fps, null)) {
                 for (BufferedImage f = v.next(); f != null; f = v.next()) {
-                    sink.write(Images.toTensor(FaceCrop.cut(f, r), size, size));
+                    sink.write(Images.toTensor(FaceCrop.cut(f, shots.at(n)), size, size));
                     n++;
                 }
                 sink.finish();
             }
         }
-        out.printf("wrote %s: %d frames cut to x %d, y %d, %dx%d, as %dx%d, %s fps%n", output, n, r.x, r.y, r.width, r.height, size, size, fps);
+        for (int i = 0; i < shots.count(); i++) {
+            Rectangle r = shots.boxes()[i];
+            out.printf("shot %d from frame %d: cut to x %d, y %d, %dx%d%n", i + 1, shots.starts()[i], r.x, r.y, r.width, r.height);
+        }
+        out.printf("wrote %s: %d frames in %d shot%s, as %dx%d, %s fps%n", output, n, shots.count(), shots.count() == 1 ? "" : "s",
+                size, size, fps);
         return 0;
     }
 }

@@ -289,9 +289,41 @@ class CliTest {
         double cx = x + w / 2.0, cy = y + h / 2.0;
         assertTrue(cx > 430 && cx < 560 && cy > 240 && cy < 370, video.out());
         assertTrue(w > 150 && w < 330 && Math.abs(w - h) < 0.15 * w, video.out());
+        assertTrue(video.out().contains("in 1 shot,"), video.out());
         try (Stream<Path> s = Files.list(tmp.resolve("cropped"))) {
             assertEquals(12, s.count());
         }
+    }
+
+    /** A video of two shots: the face left on a grey wall for 8 frames, then a cut to a blue wall, face right. */
+    @Test
+    void cropSplitsAVideoIntoShots() throws IOException {
+        Path frames = Files.createDirectory(tmp.resolve("shots"));
+        try (org.fomm4j.io.media.VideoSource v = org.fomm4j.io.media.VideoSource.open(testdata().resolve("media/driving.mp4"))) {
+            for (int i = 0; i < 16; i++) {
+                java.awt.image.BufferedImage f = v.next();
+                java.awt.image.BufferedImage canvas = new java.awt.image.BufferedImage(640, 480, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                java.awt.Graphics2D g = canvas.createGraphics();
+                g.setColor(i < 8 ? new java.awt.Color(200, 200, 200) : new java.awt.Color(20, 40, 120));
+                g.fillRect(0, 0, 640, 480);
+                g.drawImage(f, i < 8 ? 40 : 400, 150, 210, 210, null);
+                g.dispose();
+                javax.imageio.ImageIO.write(canvas, "png", frames.resolve(String.format("%04d.png", i)).toFile());
+            }
+        }
+        Run video = ok("crop", "--input", frames.toString(), "--output", tmp.resolve("cut").toString());
+        assertTrue(video.out().contains("in 2 shots,"), video.out());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("shot (\\d) from frame (\\d+): cut to x (\\d+), y (\\d+), (\\d+)x(\\d+)")
+                .matcher(video.out());
+        double[] centres = new double[2];
+        int[] startFrames = new int[2];
+        for (int k = 0; k < 2; k++) {
+            assertTrue(m.find(), video.out());
+            startFrames[k] = Integer.parseInt(m.group(2));
+            centres[k] = Integer.parseInt(m.group(3)) + Integer.parseInt(m.group(5)) / 2.0;
+        }
+        assertEquals(8, startFrames[1], "the second shot starts at the cut");
+        assertTrue(Math.abs(centres[0] - 145) < 40 && Math.abs(centres[1] - 505) < 40, video.out());
     }
 
     @Test

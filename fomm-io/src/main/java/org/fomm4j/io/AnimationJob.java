@@ -97,7 +97,7 @@ public final class AnimationJob {
             throw new IllegalArgumentException("--paste-back puts the animated face back where --crop cut it from: add --crop");
         }
         BufferedImage sourceImage = Images.read(o.source());
-        java.awt.Rectangle drivingCrop = null;
+        FaceCrop.Shots drivingCrop = null;
         PasteBack pasteBack = null;
         if (o.crop()) {
             FaceDetector detector = new FaceDetector();
@@ -107,11 +107,13 @@ public final class AnimationJob {
             }
             sourceImage = FaceCrop.cut(sourceImage, sourceBox);
             progress.start("finding the face in the driving video", -1);
-            drivingCrop = FaceCrop.forVideo(o.driving(), detector);
+            drivingCrop = FaceCrop.forVideoShots(o.driving(), detector);
             progress.end();
         }
-        final java.awt.Rectangle cropBox = drivingCrop;
-        java.util.function.UnaryOperator<BufferedImage> frames = cropBox == null ? f -> f : f -> FaceCrop.cut(f, cropBox);
+        final FaceCrop.Shots shots = drivingCrop;
+        // Frame i of the driving video as the model sees it: cut to its shot's face crop, if cropping.
+        java.util.function.BiFunction<BufferedImage, Integer, BufferedImage> frames = shots == null ? (f, i) -> f
+                : (f, i) -> FaceCrop.cut(f, shots.at(i));
         try (VideoSource probe = VideoSource.open(o.driving())) {
             // Fail on unreadable inputs and impossible outputs before any frame is animated.
             probe.fps();
@@ -143,7 +145,7 @@ public final class AnimationJob {
                                  : VideoSink.create(o.visualize(), fps, null)) {
                         progress.start("animating", video.frameCount());
                         for (BufferedImage frame = first; frame != null; frame = video.next()) {
-                            Tensor driving = Images.toTensor(frames.apply(frame), h, w);
+                            Tensor driving = Images.toTensor(frames.apply(frame, n), h, w);
                             java.util.List<Tensor> masks = java.util.List.of();
                             Tensor prediction;
                             if (vis != null && animator instanceof org.fomm4j.animation.TpsmmAnimator tpsmm) {
@@ -246,7 +248,7 @@ public final class AnimationJob {
 
     /** First pass: find (or fetch) the initial driving frame and give it to the animator. */
     private static int initialFrame(Options o, Animator animator, int h, int w, Progress progress,
-                                    java.util.function.UnaryOperator<BufferedImage> frames) throws IOException {
+                                    java.util.function.BiFunction<BufferedImage, Integer, BufferedImage> frames) throws IOException {
         try (VideoSource video = VideoSource.open(o.driving())) {
             if (o.bestFrame() != null) {
                 int want = o.bestFrame();
@@ -261,7 +263,7 @@ public final class AnimationJob {
                                 + i + " frames)");
                     }
                 }
-                animator.setInitialDriving(Images.toTensor(frames.apply(f), h, w));
+                animator.setInitialDriving(Images.toTensor(frames.apply(f, want), h, w));
                 return want;
             }
             BestFrame search = new BestFrame(animator.sourceKeypoints());
@@ -269,7 +271,7 @@ public final class AnimationJob {
             int i = 0;
             progress.start("finding the best frame", video.frameCount());
             for (BufferedImage f = video.next(); f != null; f = video.next(), i++) {
-                Tensor t = Images.toTensor(frames.apply(f), h, w);
+                Tensor t = Images.toTensor(frames.apply(f, i), h, w);
                 int before = search.bestIndex();
                 search.offer(animator.detectKeypoints(t));
                 if (search.bestIndex() != before) {

@@ -39,21 +39,59 @@ public final class FaceCrop {
     }
 
     /**
-     * One crop for a whole video: the union of the largest face's boxes over up to {@value #MAX_SAMPLES}
-     * evenly spaced frames, expanded as {@link #expand}.
+     * The crops of a video, one per shot: shot {@code i} starts at frame {@code starts[i]} and is cut to
+     * {@code boxes[i]}.
+     */
+    public record Shots(int[] starts, Rectangle[] boxes) {
+        /** The crop of frame {@code frame}. */
+        public Rectangle at(int frame) {
+            int i = 0;
+            while (i + 1 < starts.length && starts[i + 1] <= frame) {
+                i++;
+            }
+            return boxes[i];
+        }
+
+        public int count() {
+            return starts.length;
+        }
+    }
+
+    /** A scene cut: the mean absolute difference of 16x16 thumbnails of consecutive frames above this. */
+    static final double CUT = 0.18;
+
+    /**
+     * One stable crop per shot, as {@code crop-video.py} does per scene: the video is split where the
+     * picture changes abruptly (a cut: {@value #CUT} mean difference of consecutive thumbnails) or where the
+     * face jumps (two consecutive sampled face boxes that do not overlap); each shot's crop is the union of
+     * the largest face's boxes in up to {@value #MAX_SAMPLES} evenly spaced frames of the video that fall in
+     * it, expanded as {@link #expand}. A shot where no sampled frame has a face takes the previous shot's crop
+     * (the next one's for the first shot).
      *
      * @throws MediaException when no sampled frame has a face (names the video and the frames searched)
      */
-    public static Rectangle forVideo(Path video, FaceDetector detector) throws IOException {
+    public static Shots forVideoShots(Path video, FaceDetector detector) throws IOException {
         long count;
         try (VideoSource v = VideoSource.open(video)) {
             count = v.frameCount();
         }
         int every = count > 0 ? (int) Math.max(1, (count + MAX_SAMPLES - 1) / MAX_SAMPLES) : 5;
-        Rectangle union = null;
+        List<Integer> starts = new java.util.ArrayList<>();
+        List<Rectangle> unions = new java.util.ArrayList<>();
+        starts.add(0);
+        unions.add(null);
+        Rectangle lastFace = null;
+        float[] lastThumb = null;
         int w = 0, h = 0, searched = 0, i = 0;
         try (VideoSource v = VideoSource.open(video)) {
             for (BufferedImage f = v.next(); f != null; f = v.next(), i++) {
+                float[] thumb = thumbnail(f);
+                if (lastThumb != null && meanAbs(thumb, lastThumb) > CUT && i > starts.get(starts.size() - 1)) {
+                    starts.add(i);
+                    unions.add(null);
+                    lastFace = null;
+                }
+                lastThumb = thumb;
                 if (i % every != 0) {
                     continue;
                 }
@@ -64,15 +102,73 @@ public final class FaceCrop {
                 if (!faces.isEmpty()) {
                     FaceDetector.Face face = faces.get(0);
                     Rectangle r = new Rectangle(face.x(), face.y(), face.width(), face.height());
-                    union = union == null ? r : union.union(r);
+                    if (lastFace != null && !lastFace.intersects(r) && i > starts.get(starts.size() - 1)) {
+                        starts.add(i);
+                        unions.add(null);
+                    }
+                    int last = unions.size() - 1;
+                    unions.set(last, unions.get(last) == null ? r : unions.get(last).union(r));
+                    lastFace = r;
                 }
             }
         }
-        if (union == null) {
+        Rectangle any = unions.stream().filter(java.util.Objects::nonNull).findFirst().orElse(null);
+        if (any == null) {
             throw new MediaException("no face found in driving video " + video + " (searched " + searched + " frames, every "
                     + every + "th); animate it without --crop or crop it by hand");
         }
-        return expand(union, w, h, INCREASE_AREA);
+        Rectangle[] boxes = new Rectangle[unions.size()];
+        Rectangle previous = any;
+        for (int k = 0; k < boxes.length; k++) {
+            Rectangle u = unions.get(k) != null ? unions.get(k) : previous;
+            boxes[k] = expand(u, w, h, INCREASE_AREA);
+            previous = u;
+        }
+        return new Shots(starts.stream().mapToInt(Integer::intValue).toArray(), boxes);
+    }
+
+    /**
+     * One crop for a whole video: the union of the largest face's boxes over up to {@value #MAX_SAMPLES}
+     * evenly spaced frames, expanded as {@link #expand} (one shot; see {@link #forVideoShots}).
+     *
+     * @throws MediaException when no sampled frame has a face (names the video and the frames searched)
+     */
+    public static Rectangle forVideo(Path video, FaceDetector detector) throws IOException {
+        Shots s = forVideoShots(video, detector);
+        Rectangle u = s.boxes()[0];
+        for (Rectangle r : s.boxes()) {
+            u = u.union(r);
+        }
+        return u;
+    }
+
+    /** A 16x16 grey thumbnail (box average), values in [0, 1]. */
+    static float[] thumbnail(BufferedImage f) {
+        int w = f.getWidth(), h = f.getHeight();
+        float[] t = new float[256];
+        int[] n = new int[256];
+        int step = Math.max(1, Math.min(w, h) / 64);
+        for (int y = 0; y < h; y += step) {
+            for (int x = 0; x < w; x += step) {
+                int rgb = f.getRGB(x, y);
+                float g = (((rgb >> 16) & 255) + ((rgb >> 8) & 255) + (rgb & 255)) / 765f;
+                int k = (y * 16 / h) * 16 + x * 16 / w;
+                t[k] += g;
+                n[k]++;
+            }
+        }
+        for (int k = 0; k < 256; k++) {
+            t[k] = n[k] == 0 ? 0 : t[k] / n[k];
+        }
+        return t;
+    }
+
+    private static double meanAbs(float[] a, float[] b) {
+        double s = 0;
+        for (int k = 0; k < a.length; k++) {
+            s += Math.abs(a[k] - b[k]);
+        }
+        return s / a.length;
     }
 
     /** The reference's {@code compute_bbox}: grow by {@code increase} (more on the shorter side, to a square), clip. */
