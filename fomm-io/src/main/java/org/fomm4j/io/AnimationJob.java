@@ -11,6 +11,7 @@ import org.fomm4j.animation.AnimationMode;
 import org.fomm4j.animation.Animator;
 import org.fomm4j.animation.BestFrame;
 import org.fomm4j.io.faces.FaceCrop;
+import org.fomm4j.io.faces.FaceLandmarks;
 import org.fomm4j.io.faces.FaceDetector;
 import org.fomm4j.io.faces.PasteBack;
 import org.fomm4j.io.faces.Visualization;
@@ -127,7 +128,7 @@ public final class AnimationJob {
             try (Animator animator = model.animator(source, o.mode(), o.backgroundMotion())) {
                 int best = -1;
                 if (o.findBestFrame() || o.bestFrame() != null) {
-                    best = initialFrame(o, animator, h, w, progress, frames);
+                    best = initialFrame(o, animator, source, h, w, progress, frames);
                 }
                 try (VideoSource video = VideoSource.open(o.driving())) {
                     Fps fps = o.fps() != null ? o.fps() : video.fps();
@@ -247,7 +248,7 @@ public final class AnimationJob {
     }
 
     /** First pass: find (or fetch) the initial driving frame and give it to the animator. */
-    private static int initialFrame(Options o, Animator animator, int h, int w, Progress progress,
+    private static int initialFrame(Options o, Animator animator, Tensor source, int h, int w, Progress progress,
                                     java.util.function.BiFunction<BufferedImage, Integer, BufferedImage> frames) throws IOException {
         try (VideoSource video = VideoSource.open(o.driving())) {
             if (o.bestFrame() != null) {
@@ -266,25 +267,42 @@ public final class AnimationJob {
                 animator.setInitialDriving(Images.toTensor(frames.apply(f, want), h, w));
                 return want;
             }
-            BestFrame search = new BestFrame(animator.sourceKeypoints());
+            // The reference's criterion (demo.py find_best_frame) compares face landmarks; with a landmark
+            // model installed and a face in the source we do the same, otherwise the model's own keypoints
+            // (any object category).
+            FaceLandmarks landmarks = null;
+            if (org.fomm4j.io.faces.ShapePredictor.find() != null) {
+                progress.start("loading the face landmark model", -1);
+                landmarks = FaceLandmarks.ifAvailable(Images.toImage(source));
+                progress.end();
+            }
+            BestFrame search = new BestFrame(landmarks != null ? landmarks.source() : animator.sourceKeypoints());
             Tensor bestTensor = null;
-            int i = 0;
-            progress.start("finding the best frame", video.frameCount());
+            int i = 0, bestIndex = -1;
+            progress.start(landmarks != null ? "finding the best frame (face landmarks)" : "finding the best frame", video.frameCount());
             for (BufferedImage f = video.next(); f != null; f = video.next(), i++) {
                 Tensor t = Images.toTensor(frames.apply(f, i), h, w);
-                int before = search.bestIndex();
-                search.offer(animator.detectKeypoints(t));
-                if (search.bestIndex() != before) {
-                    bestTensor = t;
+                Tensor kp = landmarks != null ? landmarks.of(Images.toImage(t)) : animator.detectKeypoints(t);
+                if (kp != null) {
+                    int before = search.bestIndex();
+                    search.offer(kp);
+                    if (search.bestIndex() != before) {
+                        bestTensor = t;
+                        bestIndex = i;
+                    }
                 }
                 progress.step();
             }
             progress.end();
-            if (bestTensor == null) {
+            if (i == 0) {
                 throw new MediaException("driving video " + o.driving() + " has no frames");
             }
+            if (bestTensor == null) {
+                throw new MediaException("no face found in any frame of driving video " + o.driving()
+                        + " for --find-best-frame (face landmarks, " + landmarks.model() + "); use --best-frame N");
+            }
             animator.setInitialDriving(bestTensor);
-            return search.bestIndex();
+            return bestIndex;
         }
     }
 }
