@@ -43,6 +43,30 @@ class TrainCliTest {
         assertTrue(e.out().contains("reconstruction L1") && e.out().contains("motion keypoint distance"), e.out());
     }
 
+    /** Fine-tuning starts from a converted checkpoint (here the face fixture's, 256x256) on a folder of videos (one, of PNG frames). */
+    @Test
+    void fineTunesAConvertedCheckpointOnAVideoFolder() throws Exception {
+        Path video = Files.createDirectories(tmp.resolve("videos/train/a"));
+        Path frames = CliTest.testdata().resolve("fixtures/fomm-vox-small/driving");
+        for (String f : new String[] {"0000.png", "0001.png"}) {
+            Files.copy(frames.resolve(f), video.resolve(f));
+        }
+        Path out = tmp.resolve("tuned");
+        Path model = CliTest.testdata().getParent().resolve("weights/fomm-vox-small.fomm4j");
+        ok("train", "--config", CliTest.testdata().resolve("fixtures/fomm-vox-small/config.yaml").toString(), "--data",
+                tmp.resolve("videos").toString(), "--output", out.toString(), "--init", model.toString(), "--steps", "1", "--batch", "1");
+        // One Adam step moved the weights away from the checkpoint's.
+        try (var a = org.fomm4j.io.weights.WeightFile.open(model); var b = org.fomm4j.io.weights.WeightFile.open(out.resolve("model.fomm4j"))) {
+            String name = "generator.final.weight";
+            float[] before = a.stateDict().get(name).toArray(), after = b.stateDict().get(name).toArray();
+            double moved = 0;
+            for (int i = 0; i < before.length; i++) {
+                moved = Math.max(moved, Math.abs(after[i] - before[i]));
+            }
+            assertTrue(moved > 1e-5 && moved < 1e-3, "one step of lr 2e-4 moves a weight by about lr: " + moved);
+        }
+    }
+
     @Test
     void badInputsGiveOneLine() throws Exception {
         CliTest.Run r = fomm("train", "--config", tmp.resolve("missing.yaml").toString(), "--output", tmp.resolve("o").toString());
