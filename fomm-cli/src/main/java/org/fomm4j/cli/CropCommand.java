@@ -26,7 +26,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * ({@link FaceCrop}: the reference crop-video.py's box, done instead of printed as ffmpeg commands).
  */
 @Command(name = "crop", mixinStandardHelpOptions = true,
-        description = "Cut a photo or a video to its face (one stable crop for a video) and resize it to the model's frame size.")
+        description = "Cut a photo or a video to its face (one stable crop per shot of a video) and resize it to the model's frame size.")
 final class CropCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -39,9 +39,16 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("config:     %s%n", meta.getOrDefault("config_file", "(embedded)"));
             out.printf("parameters: %,d values in %d tensors%n", total, wf.stateDict().size());
             perNetwork.forEach((k, v) -> out.printf("  %-22s %,12d values, %3d tensors%n", k, v[1], v[0]));
-            out.printf("source:     %s%n", meta.getOrDefault("source_file", "?"));
-            out.printf("sha256:     %s%n", meta.getOrDefault("source_sha256", "?"));
-            out.printf("published:  %s%n", meta.getOrDefault("published_checkpoint", "no (not a published checkpoint)"));
+            if (meta.containsKey("training_step")) {
+                // Written by fomm train: no source checkpoint, a training history instead.
+                out.printf("trained:    %s steps (epoch %s), batch %s, on %s, seed %s%n", meta.get("training_step"),
+                        meta.getOrDefault("training_epoch", "?"), meta.getOrDefault("training_batch", "?"),
+                        meta.getOrDefault("training_data", "?"), meta.getOrDefault("training_seed", "?"));
+            } else {
+                out.printf("source:     %s%n", meta.getOrDefault("source_file", "?"));
+                out.printf("sha256:     %s%n", meta.getOrDefault("source_sha256", "?"));
+                out.printf("published:  %s%n", meta.getOrDefault("published_checkpoint", "no (not a published checkpoint)"));
+            }
             out.println("model_params:");
             String cfg = meta.getOrDefault("config", "");
             int i = cfg.indexOf("model_params:");

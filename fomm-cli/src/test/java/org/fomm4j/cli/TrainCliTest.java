@@ -39,6 +39,8 @@ class TrainCliTest {
         ok("animate", "--model", out.resolve("model.fomm4j").toString(), "--source", tmp.resolve("s.png").toString(),
                 "--driving", tmp.resolve("d.gif").toString(), "--output", tmp.resolve("a.gif").toString());
         assertTrue(Files.size(tmp.resolve("a.gif")) > 0);
+        CliTest.Run info = ok("info", out.resolve("checkpoint.fomm4j").toString());
+        assertTrue(info.out().contains("trained:    3 steps (epoch 0), batch 2, on creatures"), info.out());
         CliTest.Run e = ok("evaluate", "--model", out.resolve("model.fomm4j").toString(), "--videos", "1", "--frames", "3");
         assertTrue(e.out().contains("reconstruction L1") && e.out().contains("motion keypoint distance"), e.out());
     }
