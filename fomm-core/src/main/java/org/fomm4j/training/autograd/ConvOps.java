@@ -19,6 +19,13 @@ import org.fomm4j.tensor.Tensor;
  */
 public final class ConvOps {
     private static final Kernels K = KernelProvider.get();
+    /** Floating-point operations (2 per multiply-add) of every convolution run here, forward and backward. */
+    private static final java.util.concurrent.atomic.LongAdder FLOPS = new java.util.concurrent.atomic.LongAdder();
+
+    /** Convolution FLOPs (2 per multiply-add) done so far by this class: forward, input and weight gradients. */
+    public static long flops() {
+        return FLOPS.sum();
+    }
 
     private ConvOps() {
     }
@@ -44,6 +51,8 @@ public final class ConvOps {
         int oh = spec.outH(h), ow = spec.outW(wd);
         Tensor y = K.conv2d(spec, w.value(), b == null ? null : b.value())
                 .apply(Tensor.of(x.value(), n, ci, h, wd), Activation.NONE);
+        long macs = (long) n * co * ci * k * k * oh * ow;
+        FLOPS.add(2 * macs);
         Var out = t.output(y.data(), new int[] {n, co, oh, ow}, x, w, b);
         t.record(out, () -> {
             float[] dy = out.grad();
@@ -62,9 +71,11 @@ public final class ConvOps {
                 }
             }
             if (w.requiresGrad()) {
+                FLOPS.add(2 * macs);
                 weightGradient(x.value(), dy, w.grad(), n, ci, h, wd, co, k, pad, oh, ow);
             }
             if (x.requiresGrad()) {
+                FLOPS.add(2 * macs);
                 float[] dx = inputGradient(dy, w.value(), n, ci, co, k, pad, oh, ow);
                 float[] g = x.grad();
                 for (int i = 0; i < g.length; i++) {
