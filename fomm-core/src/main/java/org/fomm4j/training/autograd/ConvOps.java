@@ -18,7 +18,8 @@ import org.fomm4j.tensor.Tensor;
  * unfolded input across the pool.
  */
 public final class ConvOps {
-    private static final Kernels K = KernelProvider.get();
+    /** The kernels every forward pass of this package runs on (the inference ones). */
+    static final Kernels K = KernelProvider.get();
     /** Floating-point operations (2 per multiply-add) of every convolution run here, forward and backward. */
     private static final java.util.concurrent.atomic.LongAdder FLOPS = new java.util.concurrent.atomic.LongAdder();
 

@@ -1,7 +1,8 @@
 package org.fomm4j.training.autograd;
 
 import org.fomm4j.kernels.CoordinateGrid;
-import org.fomm4j.kernels.Parallel;
+import org.fomm4j.nn.Heatmaps;
+import org.fomm4j.tensor.Tensor;
 
 /**
  * FOMM's keypoint and motion operations with their backward passes: keypoints and jacobians from
@@ -102,16 +103,8 @@ public final class MotionOps {
     public static Var gaussians(Tape t, Var kp, int h, int w, float variance) {
         int n = kp.dim(0), k = kp.dim(1);
         float[] gx = CoordinateGrid.axis(w), gy = CoordinateGrid.axis(h);
-        float[] v = kp.value(), out = new float[n * k * h * w];
-        Parallel.forEach(n * k, q -> {
-            float mx = v[2 * q], my = v[2 * q + 1];
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    float dx = gx[x] - mx, dy = gy[y] - my;
-                    out[(q * h + y) * w + x] = (float) Math.exp(-0.5f * (dx * dx + dy * dy) / variance);
-                }
-            }
-        });
+        float[] v = kp.value();
+        float[] out = Heatmaps.gaussians(Tensor.of(v, kp.shape()), h, w, variance);
         Var g = t.output(out, new int[] {n, k, h, w}, kp);
         t.record(g, () -> {
             float[] d = g.grad(), dk = kp.grad();
@@ -215,32 +208,9 @@ public final class MotionOps {
     public static Var taylorMotions(Tape t, Var kpDriving, Var kpSource, Var affine, int h, int w) {
         int n = kpDriving.dim(0), k = kpDriving.dim(1), plane = h * w;
         float[] gx = CoordinateGrid.axis(w), gy = CoordinateGrid.axis(h);
-        float[] kd = kpDriving.value(), ks = kpSource.value(), a = affine == null ? null : affine.value();
-        float[] out = new float[n * (k + 1) * plane * 2];
-        Parallel.forEach(n * (k + 1), q -> {
-            int s = q / (k + 1), r = q % (k + 1);
-            int base = q * plane * 2;
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    int o = base + (y * w + x) * 2;
-                    if (r == 0) {
-                        out[o] = gx[x];
-                        out[o + 1] = gy[y];
-                        continue;
-                    }
-                    int kk = s * k + r - 1;
-                    float cx = gx[x] - kd[2 * kk], cy = gy[y] - kd[2 * kk + 1];
-                    if (a != null) {
-                        float tx = a[4 * kk] * cx + a[4 * kk + 1] * cy;
-                        float ty = a[4 * kk + 2] * cx + a[4 * kk + 3] * cy;
-                        cx = tx;
-                        cy = ty;
-                    }
-                    out[o] = cx + ks[2 * kk];
-                    out[o + 1] = cy + ks[2 * kk + 1];
-                }
-            }
-        });
+        float[] kd = kpDriving.value(), a = affine == null ? null : affine.value();
+        float[] out = ConvOps.K.taylorMotions(Tensor.of(kd, kpDriving.shape()), Tensor.of(kpSource.value(), kpSource.shape()),
+                affine == null ? null : Tensor.of(a, affine.shape()), h, w).data();
         Var m = t.output(out, new int[] {n, k + 1, h, w, 2}, kpDriving, kpSource, affine);
         t.record(m, () -> {
             float[] d = m.grad();
@@ -295,17 +265,8 @@ public final class MotionOps {
     public static Var mixMotions(Tape t, Var masks, Var motions) {
         int n = masks.dim(0), mm = masks.dim(1), h = masks.dim(2), w = masks.dim(3), plane = h * w;
         motions.requireShape("motions", n, mm, h, w, 2);
-        float[] mk = masks.value(), mo = motions.value(), out = new float[n * plane * 2];
-        for (int s = 0; s < n; s++) {
-            for (int r = 0; r < mm; r++) {
-                int mb = (s * mm + r) * plane;
-                for (int p = 0; p < plane; p++) {
-                    float v = mk[mb + p];
-                    out[(s * plane + p) * 2] += v * mo[(mb + p) * 2];
-                    out[(s * plane + p) * 2 + 1] += v * mo[(mb + p) * 2 + 1];
-                }
-            }
-        }
+        float[] mk = masks.value(), mo = motions.value();
+        float[] out = ConvOps.K.mixMotions(Tensor.of(mk, masks.shape()), Tensor.of(mo, motions.shape())).data();
         Var def = t.output(out, new int[] {n, h, w, 2}, masks, motions);
         t.record(def, () -> {
             float[] d = def.grad();

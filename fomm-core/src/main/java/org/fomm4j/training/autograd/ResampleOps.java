@@ -1,6 +1,7 @@
 package org.fomm4j.training.autograd;
 
 import org.fomm4j.kernels.Parallel;
+import org.fomm4j.tensor.Tensor;
 
 /**
  * Pooling, upsampling, anti-aliased downsampling and bilinear resizing of NCHW tensors, with their
@@ -13,15 +14,7 @@ public final class ResampleOps {
     /** {@code nn.AvgPool2d(2)}: {@code [N, C, H, W] -> [N, C, H/2, W/2]} (odd last row/column dropped). */
     public static Var avgPool2x2(Tape t, Var x) {
         int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = h / 2, ow = w / 2;
-        float[] in = x.value(), out = new float[planes * oh * ow];
-        Parallel.forEach(planes, p -> {
-            for (int y = 0; y < oh; y++) {
-                int r0 = (p * h + 2 * y) * w, r1 = r0 + w, o = (p * oh + y) * ow;
-                for (int xx = 0; xx < ow; xx++) {
-                    out[o + xx] = (in[r0 + 2 * xx] + in[r0 + 2 * xx + 1] + in[r1 + 2 * xx] + in[r1 + 2 * xx + 1]) * 0.25f;
-                }
-            }
-        });
+        float[] out = ConvOps.K.avgPool2x2(Tensor.of(x.value(), x.shape())).data();
         Var yv = t.output(out, new int[] {x.dim(0), x.dim(1), oh, ow}, x);
         t.record(yv, () -> {
             float[] dy = yv.grad(), dx = x.grad();
@@ -44,15 +37,7 @@ public final class ResampleOps {
     /** {@code F.interpolate(x, scale_factor=2)} (nearest): {@code [N, C, H, W] -> [N, C, 2H, 2W]}. */
     public static Var upsampleNearest2x(Tape t, Var x) {
         int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = 2 * h, ow = 2 * w;
-        float[] in = x.value(), out = new float[planes * oh * ow];
-        Parallel.forEach(planes, p -> {
-            for (int y = 0; y < oh; y++) {
-                int src = (p * h + y / 2) * w, dst = (p * oh + y) * ow;
-                for (int xx = 0; xx < ow; xx++) {
-                    out[dst + xx] = in[src + xx / 2];
-                }
-            }
-        });
+        float[] out = ConvOps.K.upsampleNearest2x(Tensor.of(x.value(), x.shape())).data();
         Var yv = t.output(out, new int[] {x.dim(0), x.dim(1), oh, ow}, x);
         t.record(yv, () -> {
             float[] dy = yv.grad(), dx = x.grad();
@@ -179,18 +164,7 @@ public final class ResampleOps {
         float[] ly = new float[oh], lx = new float[ow];
         axis(h, oh, alignCorners, y0, y1, ly);
         axis(w, ow, alignCorners, x0, x1, lx);
-        float[] in = x.value(), out = new float[planes * oh * ow];
-        Parallel.forEach(planes, p -> {
-            int b = p * h * w;
-            for (int i = 0; i < oh; i++) {
-                float a = ly[i];
-                for (int j = 0; j < ow; j++) {
-                    float bb = lx[j];
-                    out[(p * oh + i) * ow + j] = (1 - a) * ((1 - bb) * in[b + y0[i] * w + x0[j]] + bb * in[b + y0[i] * w + x1[j]])
-                            + a * ((1 - bb) * in[b + y1[i] * w + x0[j]] + bb * in[b + y1[i] * w + x1[j]]);
-                }
-            }
-        });
+        float[] out = ConvOps.K.resizeBilinear(Tensor.of(x.value(), x.shape()), oh, ow, alignCorners).data();
         Var yv = t.output(out, new int[] {x.dim(0), x.dim(1), oh, ow}, x);
         t.record(yv, () -> {
             float[] dy = yv.grad(), dx = x.grad();

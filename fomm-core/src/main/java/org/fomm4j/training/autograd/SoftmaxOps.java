@@ -1,6 +1,7 @@
 package org.fomm4j.training.autograd;
 
 import org.fomm4j.kernels.Parallel;
+import org.fomm4j.tensor.Tensor;
 
 /** Softmax over spatial positions and over channels, with backward {@code dx = y (dy - sum(dy y))}. */
 public final class SoftmaxOps {
@@ -12,24 +13,7 @@ public final class SoftmaxOps {
      */
     public static Var spatial(Tape t, Var x, float temperature) {
         int planes = x.dim(0) * x.dim(1), len = x.dim(2) * x.dim(3);
-        float[] in = x.value(), out = new float[in.length];
-        Parallel.forEach(planes, p -> {
-            int b = p * len;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < len; i++) {
-                max = Math.max(max, in[b + i] / temperature);
-            }
-            double sum = 0;
-            for (int i = 0; i < len; i++) {
-                float e = (float) Math.exp(in[b + i] / temperature - max);
-                out[b + i] = e;
-                sum += e;
-            }
-            float inv = (float) (1 / sum);
-            for (int i = 0; i < len; i++) {
-                out[b + i] *= inv;
-            }
-        });
+        float[] out = ConvOps.K.softmaxSpatial(Tensor.of(x.value(), x.shape()), temperature).data();
         Var y = t.output(out, x.shape(), x);
         t.record(y, () -> {
             float[] dy = y.grad(), dx = x.grad();
@@ -51,26 +35,7 @@ public final class SoftmaxOps {
     /** {@code F.softmax(x, dim=1)} of {@code [N, C, H, W]}: the dense motion network's masks. */
     public static Var channels(Tape t, Var x) {
         int n = x.dim(0), c = x.dim(1), plane = x.dim(2) * x.dim(3);
-        float[] in = x.value(), out = new float[in.length];
-        Parallel.forEach(n, s -> {
-            for (int p = 0; p < plane; p++) {
-                int b = s * c * plane + p;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int ch = 0; ch < c; ch++) {
-                    max = Math.max(max, in[b + ch * plane]);
-                }
-                float sum = 0;
-                for (int ch = 0; ch < c; ch++) {
-                    float e = (float) Math.exp(in[b + ch * plane] - max);
-                    out[b + ch * plane] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                for (int ch = 0; ch < c; ch++) {
-                    out[b + ch * plane] *= inv;
-                }
-            }
-        });
+        float[] out = ConvOps.K.softmaxChannels(Tensor.of(x.value(), x.shape())).data();
         Var y = t.output(out, x.shape(), x);
         t.record(y, () -> {
             float[] dy = y.grad(), dx = x.grad();

@@ -1,6 +1,7 @@
 package org.fomm4j.training.autograd;
 
 import java.util.Arrays;
+import org.fomm4j.tensor.Tensor;
 
 /** Element-wise operations, concatenation, views and permutations, with their backward passes. */
 public final class TensorOps {
@@ -9,10 +10,7 @@ public final class TensorOps {
 
     /** {@code max(x, 0)}; the gradient passes where the output is positive. */
     public static Var relu(Tape t, Var x) {
-        float[] in = x.value(), out = new float[in.length];
-        for (int i = 0; i < in.length; i++) {
-            out[i] = Math.max(in[i], 0f);
-        }
+        float[] out = ConvOps.K.relu(Tensor.of(x.value(), x.shape())).data();
         Var y = t.output(out, x.shape(), x);
         t.record(y, () -> {
             float[] dy = y.grad(), dx = x.grad();
@@ -27,10 +25,7 @@ public final class TensorOps {
 
     /** {@code 1 / (1 + exp(-x))}; {@code dx = dy * y (1 - y)}. */
     public static Var sigmoid(Tape t, Var x) {
-        float[] in = x.value(), out = new float[in.length];
-        for (int i = 0; i < in.length; i++) {
-            out[i] = (float) (1 / (1 + Math.exp(-in[i])));
-        }
+        float[] out = ConvOps.K.sigmoid(Tensor.of(x.value(), x.shape())).data();
         Var y = t.output(out, x.shape(), x);
         t.record(y, () -> {
             float[] dy = y.grad(), dx = x.grad();
