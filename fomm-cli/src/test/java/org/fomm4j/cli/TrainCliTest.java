@@ -3,6 +3,7 @@ package org.fomm4j.cli;
 import static org.fomm4j.cli.CliTest.fomm;
 import static org.fomm4j.cli.CliTest.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -34,13 +35,25 @@ class TrainCliTest {
         log = Files.readAllLines(out.resolve("log.csv"));
         assertEquals(4, log.size());
         assertTrue(log.get(3).startsWith("3,"), "the resumed run continues at step 3: " + log.get(3));
+        // A longer schedule extends the run (train_params may change on resume); another model may not.
+        String yaml = Files.readString(smallConfig());
+        Path longer = tmp.resolve("longer.yaml"), other = tmp.resolve("other.yaml");
+        Files.writeString(longer, yaml.replaceFirst("num_epochs: *\\d+", "num_epochs: 1000"));
+        Files.writeString(other, yaml.replaceFirst("num_kp: *(\\d+)", "num_kp: 3"));
+        assertNotEquals(yaml, Files.readString(longer));
+        assertNotEquals(yaml, Files.readString(other));
+        ok("train", "--config", longer.toString(), "--output", out.toString(), "--steps", "1", "--batch", "2", "--resume");
+        assertTrue(Files.readAllLines(out.resolve("log.csv")).get(4).startsWith("4,"));
+        CliTest.Run bad = fomm("train", "--config", other.toString(), "--output", out.toString(), "--steps", "1", "--resume");
+        assertEquals(1, bad.status());
+        assertTrue(bad.err().contains("another model_params"), bad.err());
         // The model file animates like any converted model.
         ok("creatures", "--source", tmp.resolve("s.png").toString(), "--driving", tmp.resolve("d.gif").toString(), "--frames", "3");
         ok("animate", "--model", out.resolve("model.fomm4j").toString(), "--source", tmp.resolve("s.png").toString(),
                 "--driving", tmp.resolve("d.gif").toString(), "--output", tmp.resolve("a.gif").toString());
         assertTrue(Files.size(tmp.resolve("a.gif")) > 0);
         CliTest.Run info = ok("info", out.resolve("checkpoint.fomm4j").toString());
-        assertTrue(info.out().contains("trained:    3 steps (epoch 0), batch 2, on creatures"), info.out());
+        assertTrue(info.out().contains("trained:    4 steps (epoch 0), batch 2, on creatures"), info.out());
         CliTest.Run e = ok("evaluate", "--model", out.resolve("model.fomm4j").toString(), "--videos", "1", "--frames", "3");
         assertTrue(e.out().contains("reconstruction L1") && e.out().contains("motion keypoint distance"), e.out());
     }

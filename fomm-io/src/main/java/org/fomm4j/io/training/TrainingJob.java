@@ -26,7 +26,8 @@ import org.fomm4j.weights.StateDict;
  * or on a folder of videos, writing into an output folder
  * <ul>
  *   <li>{@code checkpoint.fomm4j}: model, optimizer and step, every {@code checkpointMinutes} and at the end
- *       (atomically, so a kill leaves the previous one); {@code resume} continues from it with the same data order;</li>
+ *       (atomically, so a kill leaves the previous one); {@code resume} continues from it with the same data order (the
+ *       config's {@code train_params} may differ from the checkpoint's, to extend a run; the model may not);</li>
  *   <li>{@code model.fomm4j}: the model alone, for {@code fomm animate --model};</li>
  *   <li>{@code log.csv}: step, epoch, losses, learning rate and samples per second of every step.</li>
  * </ul>
@@ -72,8 +73,18 @@ public final class TrainingJob {
         TrainingCheckpoint.Contents resumed = null;
         if (o.resume() && Files.exists(checkpoint)) {
             resumed = TrainingCheckpoint.read(checkpoint);
-            if (!yaml.equals(resumed.metadata().get("config"))) {
-                throw new ConfigException("--resume: " + checkpoint + " was trained with another config than " + o.config());
+            String before = resumed.metadata().get("config");
+            FommConfig trained;
+            try {
+                trained = before == null ? null : FommConfig.fromTree(YamlConfig.parse(before));
+            } catch (RuntimeException e) {
+                trained = null;
+            }
+            // Like the reference's run.py --checkpoint: the schedule (train_params: epochs, milestones, rates)
+            // may change between runs, so a finished run can be extended; the model may not.
+            if (!config.equals(trained)) {
+                throw new ConfigException("--resume: " + checkpoint + " was trained with another model_params or frame_shape than "
+                        + o.config());
             }
             initial = resumed.model();
         } else if (o.init() != null) {
