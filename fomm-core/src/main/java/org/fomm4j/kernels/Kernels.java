@@ -136,20 +136,51 @@ public interface Kernels {
     Tensor tpsMotions(Tensor kpDriving, Tensor kpSource, int groupSize, int height, int width);
 
     /**
-     * Row-dot matrix product for gradients: {@code c[i * n + j] += sum_p a[aOff + i * len + p] * b[bOff + j * len + p]}
-     * for {@code i < m, j < n, p < len} ({@code C += A B^T} with A {@code m x len} and B {@code n x len}, both
-     * row-major). The weight gradient of a convolution is this product of the output gradient and the
-     * unfolded input. Runs on the calling thread; callers split rows across {@link Parallel}.
+     * Sum of outer products: {@code c[cOff + i * n + j] += sum_{t < q} a[t * m + i] * b[bOff + t * n + j]} for
+     * {@code i < m} and {@code j0 <= j < j1} ({@code C += A^T B}, A {@code q x m} and B {@code q x n}, all
+     * row-major). The weight gradient of a convolution with small planes is this product of the transposed
+     * output gradient and the transposed unfolded input, whose rows are long where the planes are short.
+     * Runs on the calling thread; callers split columns across {@link Parallel}.
      */
-    default void gemmNT(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, int m, int n, int len) {
+    default void gemmTN(float[] a, int m, float[] b, int n, int q, float[] c, int j0, int j1) {
         for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
+            for (int j = j0; j < j1; j++) {
                 float acc = 0f;
-                int ai = aOff + i * len, bj = bOff + j * len;
-                for (int p = 0; p < len; p++) {
-                    acc += a[ai + p] * b[bj + p];
+                for (int t = 0; t < q; t++) {
+                    acc += a[t * m + i] * b[t * n + j];
                 }
-                c[cOff + i * ldc + j] += acc;
+                c[i * n + j] += acc;
+            }
+        }
+    }
+
+    /**
+     * Weight gradient of a stride-1, zero-padded convolution, for one input channel and a run of output
+     * channels, summed over a batch and added to {@code dw}:
+     * {@code dw[dwOff + o * dwStride + ky * k + kx] += sum_{s < n, t < len} dy[dyOff + s * dySample + o * len + t]
+     * * x[xOff + s * xSample + ky * wp + kx + t]} for {@code o < oCount} and {@code ky, kx < k}.
+     *
+     * <p>The caller lays the data out so that tap {@code (ky, kx)} of every output position is one
+     * contiguous run of the input, which needs no im2col: each input plane zero-padded to rows of
+     * {@code wp = W + 2 pad} floats ({@code H + 2 pad} rows, then {@code k - 1} floats of slack), each
+     * output-gradient plane with its rows widened to {@code wp} floats by zeros ({@code len = OH * wp}).
+     * Reads past an output row land on those zeros, so they add nothing. Runs on the calling thread;
+     * callers split channels across {@link Parallel}.
+     */
+    default void convWeightGradient(float[] x, int xOff, int xSample, float[] dy, int dyOff, int dySample, int n,
+                                    int oCount, int k, int wp, int len, float[] dw, int dwOff, int dwStride) {
+        for (int o = 0; o < oCount; o++) {
+            for (int ky = 0; ky < k; ky++) {
+                for (int kx = 0; kx < k; kx++) {
+                    float acc = 0f;
+                    for (int s = 0; s < n; s++) {
+                        int d = dyOff + s * dySample + o * len, xs = xOff + s * xSample + ky * wp + kx;
+                        for (int t = 0; t < len; t++) {
+                            acc += dy[d + t] * x[xs + t];
+                        }
+                    }
+                    dw[dwOff + o * dwStride + ky * k + kx] += acc;
+                }
             }
         }
     }

@@ -182,77 +182,207 @@ final class PanamaKernels extends ScalarKernels {
 
     /** 2x4 tiles of dot products: 8 accumulators, 6 loads per 8 FMAs; scalar tails. */
     @Override
-    public void gemmNT(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, int m, int n, int len) {
-        int body = SPECIES.loopBound(len);
+    public void gemmTN(float[] a, int m, float[] b, int n, int q, float[] c, int j0, int j1) {
+        // Tile: 4 rows of C x 2 vectors of columns = 8 accumulators; per t, 2 loads of B and 4 broadcasts of A.
         int i = 0;
-        for (; i + 1 < m; i += 2) {
-            int a0 = aOff + i * len, a1 = a0 + len;
-            int j = 0;
-            for (; j + 3 < n; j += 4) {
-                int b0 = bOff + j * len, b1 = b0 + len, b2 = b1 + len, b3 = b2 + len;
-                FloatVector s00 = FloatVector.zero(SPECIES), s01 = s00, s02 = s00, s03 = s00;
-                FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-                for (int p = 0; p < body; p += VL) {
-                    FloatVector x0 = FloatVector.fromArray(SPECIES, a, a0 + p);
-                    FloatVector x1 = FloatVector.fromArray(SPECIES, a, a1 + p);
-                    FloatVector y = FloatVector.fromArray(SPECIES, b, b0 + p);
-                    s00 = x0.fma(y, s00);
-                    s10 = x1.fma(y, s10);
-                    y = FloatVector.fromArray(SPECIES, b, b1 + p);
-                    s01 = x0.fma(y, s01);
-                    s11 = x1.fma(y, s11);
-                    y = FloatVector.fromArray(SPECIES, b, b2 + p);
-                    s02 = x0.fma(y, s02);
-                    s12 = x1.fma(y, s12);
-                    y = FloatVector.fromArray(SPECIES, b, b3 + p);
-                    s03 = x0.fma(y, s03);
-                    s13 = x1.fma(y, s13);
+        for (; i + 3 < m; i += 4) {
+            int j = j0;
+            for (; j + 2 * VL <= j1; j += 2 * VL) {
+                FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00;
+                FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+                for (int t = 0; t < q; t++) {
+                    int bt = t * n + j, at = t * m + i;
+                    FloatVector b0 = FloatVector.fromArray(SPECIES, b, bt), b1 = FloatVector.fromArray(SPECIES, b, bt + VL);
+                    FloatVector x = FloatVector.broadcast(SPECIES, a[at]);
+                    c00 = x.fma(b0, c00);
+                    c01 = x.fma(b1, c01);
+                    x = FloatVector.broadcast(SPECIES, a[at + 1]);
+                    c10 = x.fma(b0, c10);
+                    c11 = x.fma(b1, c11);
+                    x = FloatVector.broadcast(SPECIES, a[at + 2]);
+                    c20 = x.fma(b0, c20);
+                    c21 = x.fma(b1, c21);
+                    x = FloatVector.broadcast(SPECIES, a[at + 3]);
+                    c30 = x.fma(b0, c30);
+                    c31 = x.fma(b1, c31);
                 }
-                float[] t = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD),
-                        s02.reduceLanes(VectorOperators.ADD), s03.reduceLanes(VectorOperators.ADD),
-                        s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
-                        s12.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD)};
-                for (int p = body; p < len; p++) {
-                    float x0 = a[a0 + p], x1 = a[a1 + p];
-                    float y0 = b[b0 + p], y1 = b[b1 + p], y2 = b[b2 + p], y3 = b[b3 + p];
-                    t[0] += x0 * y0;
-                    t[1] += x0 * y1;
-                    t[2] += x0 * y2;
-                    t[3] += x0 * y3;
-                    t[4] += x1 * y0;
-                    t[5] += x1 * y1;
-                    t[6] += x1 * y2;
-                    t[7] += x1 * y3;
-                }
-                int c0 = cOff + i * ldc + j, c1 = c0 + ldc;
-                for (int q = 0; q < 4; q++) {
-                    c[c0 + q] += t[q];
-                    c[c1 + q] += t[4 + q];
-                }
+                addInto(c, i * n + j, c00, c01);
+                addInto(c, (i + 1) * n + j, c10, c11);
+                addInto(c, (i + 2) * n + j, c20, c21);
+                addInto(c, (i + 3) * n + j, c30, c31);
             }
-            if (j < n) {
-                dotRows(a, a0, b, bOff + j * len, c, cOff + i * ldc + j, n - j, len);
-                dotRows(a, a1, b, bOff + j * len, c, cOff + (i + 1) * ldc + j, n - j, len);
+            for (; j + VL <= j1; j += VL) {
+                FloatVector c0 = FloatVector.zero(SPECIES), c1 = c0, c2 = c0, c3 = c0;
+                for (int t = 0; t < q; t++) {
+                    FloatVector bv = FloatVector.fromArray(SPECIES, b, t * n + j);
+                    int at = t * m + i;
+                    c0 = FloatVector.broadcast(SPECIES, a[at]).fma(bv, c0);
+                    c1 = FloatVector.broadcast(SPECIES, a[at + 1]).fma(bv, c1);
+                    c2 = FloatVector.broadcast(SPECIES, a[at + 2]).fma(bv, c2);
+                    c3 = FloatVector.broadcast(SPECIES, a[at + 3]).fma(bv, c3);
+                }
+                FloatVector.fromArray(SPECIES, c, i * n + j).add(c0).intoArray(c, i * n + j);
+                FloatVector.fromArray(SPECIES, c, (i + 1) * n + j).add(c1).intoArray(c, (i + 1) * n + j);
+                FloatVector.fromArray(SPECIES, c, (i + 2) * n + j).add(c2).intoArray(c, (i + 2) * n + j);
+                FloatVector.fromArray(SPECIES, c, (i + 3) * n + j).add(c3).intoArray(c, (i + 3) * n + j);
+            }
+            if (j < j1) {
+                gemmTNRows(a, m, b, n, q, c, i, i + 4, j, j1);
             }
         }
         if (i < m) {
-            dotRows(a, aOff + i * len, b, bOff, c, cOff + i * ldc, n, len);
+            for (int j = j0; j + VL <= j1; j += VL) {
+                for (int r = i; r < m; r++) {
+                    FloatVector acc = FloatVector.zero(SPECIES);
+                    for (int t = 0; t < q; t++) {
+                        acc = FloatVector.broadcast(SPECIES, a[t * m + r]).fma(FloatVector.fromArray(SPECIES, b, t * n + j), acc);
+                    }
+                    FloatVector.fromArray(SPECIES, c, r * n + j).add(acc).intoArray(c, r * n + j);
+                }
+            }
+            int tail = j0 + (j1 - j0) / VL * VL;
+            gemmTNRows(a, m, b, n, q, c, i, m, tail, j1);
         }
     }
 
-    private static void dotRows(float[] a, int ai, float[] b, int bOff, float[] c, int ci, int n, int len) {
+    private static void addInto(float[] c, int at, FloatVector v0, FloatVector v1) {
+        FloatVector.fromArray(SPECIES, c, at).add(v0).intoArray(c, at);
+        FloatVector.fromArray(SPECIES, c, at + VL).add(v1).intoArray(c, at + VL);
+    }
+
+    @Override
+    public void convWeightGradient(float[] x, int xOff, int xSample, float[] dy, int dyOff, int dySample, int n,
+                                   int oCount, int k, int wp, int len, float[] dw, int dwOff, int dwStride) {
+        // Register tile: 4 output channels x 3 taps = 12 accumulators, 7 loads per 12 FMAs, within the 16
+        // vector registers of AVX2 as well as AVX-512's 32. Accumulators run over the whole batch, so
+        // each output is reduced across lanes once.
         int body = SPECIES.loopBound(len);
-        for (int j = 0; j < n; j++) {
-            int bj = bOff + j * len;
-            FloatVector s = FloatVector.zero(SPECIES);
-            for (int p = 0; p < body; p += VL) {
-                s = FloatVector.fromArray(SPECIES, a, ai + p).fma(FloatVector.fromArray(SPECIES, b, bj + p), s);
+        for (int ky = 0; ky < k; ky++) {
+            int xk = xOff + ky * wp;
+            int o = 0;
+            for (; o + 3 < oCount; o += 4) {
+                int d = dyOff + o * len, wb = dwOff + o * dwStride + ky * k;
+                int kx = 0;
+                for (; kx + 2 < k; kx += 3) {
+                    wg4x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride);
+                }
+                for (; kx < k; kx++) {
+                    for (int q = 0; q < 4; q++) {
+                        wg1x1(x, xk + kx, xSample, dy, d + q * len, dySample, n, len, body, dw, wb + q * dwStride + kx);
+                    }
+                }
             }
-            float t = s.reduceLanes(VectorOperators.ADD);
-            for (int p = body; p < len; p++) {
-                t += a[ai + p] * b[bj + p];
+            for (; o < oCount; o++) {
+                int d = dyOff + o * len, wb = dwOff + o * dwStride + ky * k;
+                int kx = 0;
+                for (; kx + 2 < k; kx += 3) {
+                    wg1x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx);
+                }
+                for (; kx < k; kx++) {
+                    wg1x1(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx);
+                }
             }
-            c[ci + j] += t;
         }
+    }
+
+    private static void wg4x3(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
+                              float[] dw, int wb, int dwStride) {
+        FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+        for (int s = 0; s < n; s++) {
+            int xs = xb + s * xSample, d0 = db + s * dySample, d1 = d0 + len, d2 = d1 + len, d3 = d2 + len;
+            for (int p = 0; p < body; p += VL) {
+                FloatVector x0 = FloatVector.fromArray(SPECIES, x, xs + p);
+                FloatVector x1 = FloatVector.fromArray(SPECIES, x, xs + p + 1);
+                FloatVector x2 = FloatVector.fromArray(SPECIES, x, xs + p + 2);
+                FloatVector g = FloatVector.fromArray(SPECIES, dy, d0 + p);
+                a00 = g.fma(x0, a00);
+                a01 = g.fma(x1, a01);
+                a02 = g.fma(x2, a02);
+                g = FloatVector.fromArray(SPECIES, dy, d1 + p);
+                a10 = g.fma(x0, a10);
+                a11 = g.fma(x1, a11);
+                a12 = g.fma(x2, a12);
+                g = FloatVector.fromArray(SPECIES, dy, d2 + p);
+                a20 = g.fma(x0, a20);
+                a21 = g.fma(x1, a21);
+                a22 = g.fma(x2, a22);
+                g = FloatVector.fromArray(SPECIES, dy, d3 + p);
+                a30 = g.fma(x0, a30);
+                a31 = g.fma(x1, a31);
+                a32 = g.fma(x2, a32);
+            }
+        }
+        int w1 = wb + dwStride, w2 = w1 + dwStride, w3 = w2 + dwStride;
+        dw[wb] += a00.reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
+        dw[wb + 1] += a01.reduceLanes(VectorOperators.ADD) + tail(x, xb + 1, xSample, dy, db, dySample, n, len, body);
+        dw[wb + 2] += a02.reduceLanes(VectorOperators.ADD) + tail(x, xb + 2, xSample, dy, db, dySample, n, len, body);
+        dw[w1] += a10.reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db + len, dySample, n, len, body);
+        dw[w1 + 1] += a11.reduceLanes(VectorOperators.ADD) + tail(x, xb + 1, xSample, dy, db + len, dySample, n, len, body);
+        dw[w1 + 2] += a12.reduceLanes(VectorOperators.ADD) + tail(x, xb + 2, xSample, dy, db + len, dySample, n, len, body);
+        dw[w2] += a20.reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db + 2 * len, dySample, n, len, body);
+        dw[w2 + 1] += a21.reduceLanes(VectorOperators.ADD) + tail(x, xb + 1, xSample, dy, db + 2 * len, dySample, n, len, body);
+        dw[w2 + 2] += a22.reduceLanes(VectorOperators.ADD) + tail(x, xb + 2, xSample, dy, db + 2 * len, dySample, n, len, body);
+        dw[w3] += a30.reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db + 3 * len, dySample, n, len, body);
+        dw[w3 + 1] += a31.reduceLanes(VectorOperators.ADD) + tail(x, xb + 1, xSample, dy, db + 3 * len, dySample, n, len, body);
+        dw[w3 + 2] += a32.reduceLanes(VectorOperators.ADD) + tail(x, xb + 2, xSample, dy, db + 3 * len, dySample, n, len, body);
+    }
+
+    private static void wg1x3(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
+                              float[] dw, int wb) {
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
+        for (int s = 0; s < n; s++) {
+            int xs = xb + s * xSample, d = db + s * dySample;
+            int p = 0;
+            // Two independent chains per tap hide the FMA latency, which 3 accumulators alone would not.
+            for (; p + VL < body; p += 2 * VL) {
+                FloatVector g = FloatVector.fromArray(SPECIES, dy, d + p);
+                a0 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p), a0);
+                a1 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p + 1), a1);
+                a2 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p + 2), a2);
+                g = FloatVector.fromArray(SPECIES, dy, d + p + VL);
+                b0 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p + VL), b0);
+                b1 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p + VL + 1), b1);
+                b2 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p + VL + 2), b2);
+            }
+            for (; p < body; p += VL) {
+                FloatVector g = FloatVector.fromArray(SPECIES, dy, d + p);
+                a0 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p), a0);
+                a1 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p + 1), a1);
+                a2 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p + 2), a2);
+            }
+        }
+        dw[wb] += a0.add(b0).reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
+        dw[wb + 1] += a1.add(b1).reduceLanes(VectorOperators.ADD) + tail(x, xb + 1, xSample, dy, db, dySample, n, len, body);
+        dw[wb + 2] += a2.add(b2).reduceLanes(VectorOperators.ADD) + tail(x, xb + 2, xSample, dy, db, dySample, n, len, body);
+    }
+
+    private static void wg1x1(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
+                              float[] dw, int wb) {
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0;
+        for (int s = 0; s < n; s++) {
+            int xs = xb + s * xSample, d = db + s * dySample;
+            int p = 0;
+            for (; p + VL < body; p += 2 * VL) {
+                a0 = FloatVector.fromArray(SPECIES, dy, d + p).fma(FloatVector.fromArray(SPECIES, x, xs + p), a0);
+                a1 = FloatVector.fromArray(SPECIES, dy, d + p + VL).fma(FloatVector.fromArray(SPECIES, x, xs + p + VL), a1);
+            }
+            for (; p < body; p += VL) {
+                a0 = FloatVector.fromArray(SPECIES, dy, d + p).fma(FloatVector.fromArray(SPECIES, x, xs + p), a0);
+            }
+        }
+        dw[wb] += a0.add(a1).reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
+    }
+
+    /** The positions {@code [body, len)} of one (output channel, tap) pair, over the batch. */
+    private static float tail(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body) {
+        float acc = 0f;
+        for (int s = 0; s < n; s++) {
+            int xs = xb + s * xSample, d = db + s * dySample;
+            for (int p = body; p < len; p++) {
+                acc += dy[d + p] * x[xs + p];
+            }
+        }
+        return acc;
     }
 }

@@ -541,4 +541,17 @@ public class ScalarKernels implements Kernels {
     public Tensor tpsMotions(Tensor kpDriving, Tensor kpSource, int groupSize, int height, int width) {
         return ThinPlateSpline.motions(kpDriving, kpSource, groupSize, height, width);
     }
+
+    /** Rows {@code [i0, i1)} and columns {@code [j0, j1)} of {@link Kernels#gemmTN}; the vector version's tails. */
+    static void gemmTNRows(float[] a, int m, float[] b, int n, int q, float[] c, int i0, int i1, int j0, int j1) {
+        for (int i = i0; i < i1; i++) {
+            for (int j = j0; j < j1; j++) {
+                float acc = 0f;
+                for (int t = 0; t < q; t++) {
+                    acc += a[t * m + i] * b[t * n + j];
+                }
+                c[i * n + j] += acc;
+            }
+        }
+    }
 }

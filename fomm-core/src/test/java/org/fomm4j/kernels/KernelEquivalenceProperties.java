@@ -68,6 +68,50 @@ class KernelEquivalenceProperties {
         assertClose(expected, actual, 2e-6 * cin * kernel * kernel + 1e-6);
     }
 
+    @Property(tries = 80)
+    void convolutionWeightGradientMatchesScalar(@ForAll @IntRange(min = 1, max = 3) int n,
+                                                @ForAll @IntRange(min = 1, max = 11) int oCount,
+                                                @ForAll @IntRange(min = 1, max = 7) int k,
+                                                @ForAll @IntRange(min = 1, max = 40) int wp,
+                                                @ForAll @IntRange(min = 1, max = 30) int rows,
+                                                @ForAll long seed) {
+        Assume.that(wp >= k);
+        Random r = new Random(seed);
+        int len = rows * wp, xPlane = (rows + k - 1) * wp + k - 1;
+        // Offsets and strides that are not multiples of the vector length, as for real layers.
+        int xOff = 3, xSample = xPlane + 5, dyOff = 1, dySample = oCount * len + 2, dwStride = k * k + 4;
+        float[] x = randomArray(r, xOff + n * xSample);
+        float[] dy = randomArray(r, dyOff + n * dySample);
+        float[] expected = randomArray(r, 2 + oCount * dwStride);
+        float[] actual = expected.clone();
+        SCALAR.convWeightGradient(x, xOff, xSample, dy, dyOff, dySample, n, oCount, k, wp, len, expected, 2, dwStride);
+        PANAMA.convWeightGradient(x, xOff, xSample, dy, dyOff, dySample, n, oCount, k, wp, len, actual, 2, dwStride);
+        for (int i = 0; i < expected.length; i++) {
+            // Sums of n * len products of magnitude <= 1 in another order.
+            assertEquals(expected[i], actual[i], 2e-6 * n * len + 1e-5, "dw[" + i + "]");
+        }
+    }
+
+    @Property(tries = 80)
+    void outerProductSumMatchesScalar(@ForAll @IntRange(min = 1, max = 11) int m,
+                                      @ForAll @IntRange(min = 1, max = 150) int n,
+                                      @ForAll @IntRange(min = 1, max = 40) int q,
+                                      @ForAll @IntRange(min = 0, max = 150) int from,
+                                      @ForAll @IntRange(min = 0, max = 150) int to,
+                                      @ForAll long seed) {
+        int j0 = Math.min(from, to) % (n + 1), j1 = Math.min(n, Math.max(from, to));
+        Assume.that(j0 <= j1);
+        Random r = new Random(seed);
+        float[] a = randomArray(r, q * m), b = randomArray(r, q * n);
+        float[] expected = randomArray(r, m * n);
+        float[] actual = expected.clone();
+        SCALAR.gemmTN(a, m, b, n, q, expected, j0, j1);
+        PANAMA.gemmTN(a, m, b, n, q, actual, j0, j1);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 2e-6 * q + 1e-6, "c[" + i + "], columns " + j0 + ".." + j1);
+        }
+    }
+
     @Property(tries = 40)
     void stridedAndGroupedConvolutionMatchesScalar(@ForAll @IntRange(min = 1, max = 3) int groups,
                                                    @ForAll @IntRange(min = 1, max = 4) int stride,

@@ -13,9 +13,9 @@ import org.fomm4j.tensor.Tensor;
  * <p>Forward and input gradient run on the inference convolutions of {@link Kernels} (Winograd or direct,
  * vectorized, parallel): for stride 1 the input gradient is the convolution of the output gradient with
  * the weights transposed ({@code O <-> I}) and flipped, padded {@code k - 1 - pad}. The weight gradient
- * is {@code dW[o, (i, ky, kx)] = sum_{n, p} dY[n, o, p] * unfold(X)[n, (i, ky, kx), p]}: the input is
- * unfolded per sample (im2col) and multiplied with {@link Kernels#gemmNT}, split over rows of the
- * unfolded input across the pool.
+ * is {@code dW[o, i, ky, kx] = sum_{n, y, x} dY[n, o, y, x] * X[n, i, y + ky - pad, x + kx - pad]}, a
+ * correlation of each input plane with each output-gradient plane ({@link Kernels#convWeightGradient},
+ * no im2col), split over (input channel, output block) pairs across the pool.
  */
 public final class ConvOps {
     /** The kernels every forward pass of this package runs on (the inference ones). */
@@ -116,53 +116,78 @@ public final class ConvOps {
         return dx;
     }
 
-    /** Adds {@code dW} of every sample to {@code dw} ({@code [O, I*k*k]} row-major, = OIHW). */
+    /**
+     * Adds {@code dW} summed over the batch to {@code dw} ({@code [O, I, k, k]}). Input planes are
+     * zero-padded and output-gradient rows widened to the same row length once, so that every tap is a
+     * contiguous run for {@link Kernels#convWeightGradient}; tasks own disjoint (input channel, output
+     * block) pairs of {@code dw}.
+     */
     static void weightGradient(float[] x, float[] dy, float[] dw, int n, int ci, int h, int wd, int co, int k, int pad,
                                int oh, int ow) {
-        int rows = ci * k * k, plane = oh * ow;
-        float[] col = new float[rows * plane];
-        // The transposed product dW^T[(i,ky,kx), o] is formed so that each task owns whole rows of it.
-        float[] dwt = new float[rows * co];
-        int tasks = Math.min(rows, Parallel.threads() * 4);
-        for (int s = 0; s < n; s++) {
-            int sample = s;
-            Parallel.forEach(tasks, task -> {
-                int r0 = (int) ((long) rows * task / tasks), r1 = (int) ((long) rows * (task + 1) / tasks);
-                for (int r = r0; r < r1; r++) {
-                    unfoldRow(x, col, sample, r, ci, h, wd, k, pad, oh, ow);
-                }
-                K.gemmNT(col, r0 * plane, dy, sample * co * plane, dwt, r0 * co, co, r1 - r0, co, plane);
-            });
+        if (oh * ow <= SMALL_PLANE) {
+            smallPlaneWeightGradient(x, dy, dw, n, ci, h, wd, co, k, pad, oh, ow);
+            return;
         }
-        for (int r = 0; r < rows; r++) {
-            for (int o = 0; o < co; o++) {
-                dw[o * rows + r] += dwt[r * co + o];
+        int hp = h + 2 * pad, wp = wd + 2 * pad, xPlane = hp * wp + k - 1, len = oh * wp;
+        float[] xp = new float[n * ci * xPlane];
+        float[] dp = new float[n * co * len];
+        Parallel.forEach(n * ci, plane -> {
+            for (int y = 0; y < h; y++) {
+                System.arraycopy(x, (plane * h + y) * wd, xp, plane * xPlane + (y + pad) * wp + pad, wd);
             }
-        }
+        });
+        Parallel.forEach(n * co, plane -> {
+            for (int y = 0; y < oh; y++) {
+                System.arraycopy(dy, (plane * oh + y) * ow, dp, plane * len + y * wp, ow);
+            }
+        });
+        int oChunk = ci * ((co + 7) / 8) >= 4 * Parallel.threads() ? 8 : 4;
+        int blocks = (co + oChunk - 1) / oChunk, kk = k * k;
+        Parallel.forEach(ci * blocks, task -> {
+            int i = task / blocks, o0 = (task % blocks) * oChunk, o1 = Math.min(co, o0 + oChunk);
+            K.convWeightGradient(xp, i * xPlane, ci * xPlane, dp, o0 * len, co * len, n, o1 - o0, k, wp, len,
+                    dw, (o0 * ci + i) * kk, ci * kk);
+        });
     }
 
-    /** Row {@code r = (i, ky, kx)} of the unfolded input of one sample: {@code X[i, y + ky - pad, x + kx - pad]}. */
-    private static void unfoldRow(float[] x, float[] col, int s, int r, int ci, int h, int wd, int k, int pad, int oh, int ow) {
-        int i = r / (k * k), ky = (r / k) % k, kx = r % k;
-        int src = (s * ci + i) * h * wd, dst = r * oh * ow;
-        for (int y = 0; y < oh; y++) {
-            int iy = y + ky - pad;
-            int d = dst + y * ow;
-            if (iy < 0 || iy >= h) {
-                java.util.Arrays.fill(col, d, d + ow, 0f);
-                continue;
+    /**
+     * Output planes of at most this many positions (the hourglasses' 4x4 and smaller levels) have too
+     * short rows for {@link Kernels#convWeightGradient}'s vectors; there the long axis is the unfolded
+     * input's {@code I * k * k}.
+     */
+    static final int SMALL_PLANE = Integer.getInteger("fomm4j.smallPlane", 16);
+
+    /** {@code dW[o, r] += sum_{s, p} dY[s, o, p] * unfold(X)[s, p, r]} with {@code r = (i, ky, kx)}, via {@link Kernels#gemmTN}. */
+    private static void smallPlaneWeightGradient(float[] x, float[] dy, float[] dw, int n, int ci, int h, int wd, int co,
+                                                 int k, int pad, int oh, int ow) {
+        int kk = k * k, rows = ci * kk, plane = oh * ow, q = n * plane;
+        float[] col = new float[q * rows];
+        float[] dyT = new float[q * co];
+        Parallel.forEach(n, s -> {
+            for (int p = 0; p < plane; p++) {
+                int y = p / ow, xx = p % ow, base = (s * plane + p) * rows;
+                for (int i = 0; i < ci; i++) {
+                    int src = (s * ci + i) * h * wd;
+                    for (int ky = 0; ky < k; ky++) {
+                        int iy = y + ky - pad;
+                        if (iy < 0 || iy >= h) {
+                            continue;
+                        }
+                        for (int kx = 0; kx < k; kx++) {
+                            int ix = xx + kx - pad;
+                            if (ix >= 0 && ix < wd) {
+                                col[base + i * kk + ky * k + kx] = x[src + iy * wd + ix];
+                            }
+                        }
+                    }
+                }
+                for (int o = 0; o < co; o++) {
+                    dyT[(s * plane + p) * co + o] = dy[(s * co + o) * plane + p];
+                }
             }
-            int row = src + iy * wd;
-            int x0 = Math.max(0, pad - kx), x1 = Math.min(ow, wd + pad - kx);
-            for (int xx = 0; xx < x0; xx++) {
-                col[d + xx] = 0f;
-            }
-            if (x1 > x0) {
-                System.arraycopy(x, row + x0 + kx - pad, col, d + x0, x1 - x0);
-            }
-            for (int xx = Math.max(x1, x0); xx < ow; xx++) {
-                col[d + xx] = 0f;
-            }
-        }
+        });
+        int chunk = Math.max(32, (rows / (4 * Parallel.threads()) + 31) / 32 * 32);
+        int tasks = (rows + chunk - 1) / chunk;
+        Parallel.forEach(tasks, t -> K.gemmTN(dyT, co, col, rows, q, dw, t * chunk, Math.min(rows, (t + 1) * chunk)));
     }
 }
