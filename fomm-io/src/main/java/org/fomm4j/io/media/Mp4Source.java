@@ -57,6 +57,8 @@ final class Mp4Source implements VideoSource {
     private final int rotation;
     private final double frameDuration;
     private static final int MAX_FAILED_IN_A_ROW = 50;
+    /** Largest frame side read (8K UHD is 7680x4320); a larger claim is damage or an attack on memory. */
+    static final int MAX_SIDE = 8192;
     private Picture lastGood;
     private double lastGoodPts;
     private int concealed;
@@ -65,6 +67,7 @@ final class Mp4Source implements VideoSource {
     Mp4Source(Path path) throws IOException {
         this.path = path;
         try {
+            Mp4Boxes.validate(path);
             SeekableByteChannel probe = NIOUtils.readableChannel(path.toFile());
             try {
                 MP4Demuxer demuxer = MP4Demuxer.createMP4Demuxer(probe);
@@ -105,6 +108,13 @@ final class Mp4Source implements VideoSource {
                     AvcCBox avcC = H264Utils.parseAVCC(v);
                     if (avcC != null && !avcC.getSpsList().isEmpty()) {
                         SeqParameterSet sps = SeqParameterSet.read(avcC.getSpsList().get(0).duplicate());
+                        long spsW = (sps.picWidthInMbsMinus1 + 1L) * 16;
+                        long spsH = (sps.picHeightInMapUnitsMinus1 + 1L) * 16 * (sps.frameMbsOnlyFlag ? 1 : 2);
+                        if (spsW > MAX_SIDE || spsH > MAX_SIDE) {
+                            // JCodec allocates its pictures from these numbers before decoding a byte of them.
+                            throw new MediaException("driving video " + path + " claims frames of " + spsW + "x" + spsH
+                                    + " pixels; at most " + MAX_SIDE + " on a side are read");
+                        }
                         unsupported(path, sps);
                         if (sps.vuiParams != null) {
                             full = sps.vuiParams.videoFullRangeFlag;
