@@ -26,7 +26,7 @@ final class Mp4Boxes {
     static final int MAX_DEPTH = 16;
     /** Boxes whose payload is a sequence of boxes (the path to the sample tables, and the common others). */
     private static final Set<String> CONTAINERS = Set.of("moov", "trak", "mdia", "minf", "stbl", "edts", "dinf", "mvex",
-            "moof", "traf", "udta", "tref", "mfra");
+            "moof", "traf", "udta", "tref", "mfra", "ilst");
 
     private final FileChannel ch;
     private final long fileSize;
@@ -77,8 +77,13 @@ final class Mp4Boxes {
                         + (to - at) + " left");
             }
             long payload = at + header, end = at + size;
-            if (CONTAINERS.contains(type)) {
+            if (CONTAINERS.contains(type) || parent.equals("ilst")) {
+                // Every item of an iTunes-style metadata list ('ilst') holds 'data' boxes.
                 boxes(payload, end, depth + 1, type);
+            } else if (type.equals("meta")) {
+                // ISO 'meta' is a full box (version and flags first); QuickTime's starts with its boxes.
+                long skip = end - payload >= 4 && read(payload, 4).getInt(0) == 0 ? 4 : 0;
+                boxes(payload + skip, end, depth + 1, type);
             } else {
                 table(type, payload, end - payload, at);
             }

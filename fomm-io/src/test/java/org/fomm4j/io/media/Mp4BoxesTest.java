@@ -74,6 +74,19 @@ class Mp4BoxesTest {
     }
 
     @Test
+    void aMetadataItemThatClaimsTooMuchIsRefused() throws IOException {
+        // Found by fuzzing: the size of the 'data' box in the encoder tag (udta/meta/ilst/\u00a9too) raised
+        // to 0x6400001d made JCodec's metadata parser loop forever, before any frame and its watchdog.
+        byte[] b = driving();
+        int item = indexOf(b, "\u00a9too", indexOf(b, "ilst", 0)) - 4;
+        assertTrue(item > 0);
+        b[item + 8] = 100;
+        Path f = Files.write(tmp.resolve("ilst.mp4"), b);
+        MediaException e = assertThrows(MediaException.class, () -> VideoSource.open(f).close());
+        assertTrue(e.getMessage().contains("box 'data'") && e.getMessage().contains("is damaged"), e.getMessage());
+    }
+
+    @Test
     void boxesNestedWithoutEndAreRefused() throws IOException {
         // 40 'trak' boxes, each holding the next: a file that would otherwise recurse as deep as it likes.
         int depth = 40;
