@@ -4,7 +4,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.jcodec.api.FrameGrab;
-import org.jcodec.api.JCodecException;
 import org.jcodec.codecs.h264.H264Utils;
 import org.jcodec.codecs.h264.io.model.SeqParameterSet;
 import org.jcodec.codecs.h264.mp4.AvcCBox;
@@ -70,7 +69,7 @@ final class Mp4Source implements VideoSource {
             Mp4Boxes.validate(path);
             SeekableByteChannel probe = NIOUtils.readableChannel(path.toFile());
             try {
-                MP4Demuxer demuxer = MP4Demuxer.createMP4Demuxer(probe);
+                MP4Demuxer demuxer = watched("parse", () -> MP4Demuxer.createMP4Demuxer(probe));
                 if (demuxer.getVideoTrack() == null) {
                     throw new MediaException("driving video " + path + " has no video track");
                 }
@@ -130,10 +129,10 @@ final class Mp4Source implements VideoSource {
                 probe.close();
             }
             this.channel = NIOUtils.readableChannel(path.toFile());
-            this.grab = FrameGrab.createFrameGrab(channel);
+            this.grab = watched("parse", () -> FrameGrab.createFrameGrab(channel));
         } catch (MediaException e) {
             throw e;
-        } catch (IOException | JCodecException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             throw new MediaException("cannot read driving video " + path + ": " + (e.getMessage() == null ? e : e.getMessage()), e);
         }
     }
@@ -250,6 +249,40 @@ final class Mp4Source implements VideoSource {
      */
     private final long decodeTimeoutSeconds = Long.getLong("fomm4j.decodeTimeoutSeconds", 20);
     private java.util.concurrent.ExecutorService decoder;
+
+    /**
+     * Runs one of JCodec's container parses on a daemon thread, bounded like a frame's decoding: its box
+     * parsers can loop forever on damaged boxes that {@link Mp4Boxes} does not know.
+     */
+    private <T> T watched(String what, java.util.concurrent.Callable<T> parse) throws IOException {
+        java.util.concurrent.FutureTask<T> task = new java.util.concurrent.FutureTask<>(parse);
+        Thread t = new Thread(task, "fomm4j-mp4-" + what);
+        t.setDaemon(true);
+        t.start();
+        try {
+            return task.get(decodeTimeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            task.cancel(true);
+            throw new MediaException("cannot read driving video " + path + ": the MP4 reader is stuck on damaged boxes (no result after "
+                    + decodeTimeoutSeconds + " s)");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            // JCodecException, checked: its message says what JCodec could not read.
+            Throwable c = e.getCause();
+            throw new MediaException("cannot read driving video " + path + ": " + (c.getMessage() == null ? c : c.getMessage()), c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while reading " + path);
+        }
+    }
 
     private org.jcodec.api.PictureWithMetadata decodeNext() throws IOException {
         if (decoder == null) {
