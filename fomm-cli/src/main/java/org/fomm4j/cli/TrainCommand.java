@@ -72,6 +72,12 @@ final class TrainCommand implements Callable<Integer> {
         });
         out.printf(Locale.ROOT, "trained %d steps in %.1f min (%.1f samples/s); wrote %s and %s%n", r.steps(), r.seconds() / 60,
                 r.samplesPerSecond(), r.checkpoint(), r.model());
+        if (r.interrupted()) {
+            out.printf(Locale.ROOT, "interrupted at step %d: --resume continues from %s%n", r.last() == null ? 0 : r.last().step(),
+                    r.checkpoint());
+            out.flush();
+            return 130;
+        }
         return 0;
     }
 }

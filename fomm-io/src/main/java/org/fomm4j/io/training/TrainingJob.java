@@ -40,8 +40,9 @@ public final class TrainingJob {
     }
 
     /** How a run ended. */
+    /** {@code interrupted}: stopped by SIGINT or SIGTERM (after writing the checkpoint). */
     public record Result(long steps, double seconds, double samplesPerSecond, Trainer.StepResult last, Path checkpoint,
-                         Path model) {
+                         Path model, boolean interrupted) {
     }
 
     private TrainingJob() {
@@ -105,7 +106,7 @@ public final class TrainingJob {
                     + "loss_equivariance_jacobian,learning_rate,seconds,samples_per_second\n", StandardCharsets.UTF_8);
         }
         long endStep = o.steps() > 0 ? trainer.step() + o.steps() : params.numEpochs() * trainer.stepsPerEpoch();
-        long start = System.nanoTime(), lastCheckpoint = start;
+        long start = System.nanoTime();
         long deadline = o.minutes() > 0 ? start + (long) (o.minutes() * 60e9) : Long.MAX_VALUE;
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("config", yaml);
@@ -113,10 +114,53 @@ public final class TrainingJob {
         meta.put("training_seed", Long.toString(seed));
         meta.put("training_data", o.data());
         meta.put("training_batch", Integer.toString(batch));
+        // Ctrl-C or a plain kill (SIGINT, SIGTERM) ends the run after the current step with a checkpoint, as
+        // the end of the schedule does; a second one ends the process at once.
+        try (StopOnSignal stop = new StopOnSignal()) {
+            return loop(o, trainer, endStep, deadline, stop.requested, meta, checkpoint, modelFile, log, start, batch, progress);
+        }
+    }
+
+    /**
+     * Catches SIGINT and SIGTERM while it is open (through {@code sun.misc.Signal}, as the JVM's own
+     * shutdown would otherwise start at once and race the checkpoint): the first sets {@code requested},
+     * a second exits with status 130. The previous handlers come back on close.
+     */
+    private static final class StopOnSignal implements AutoCloseable {
+        final java.util.concurrent.atomic.AtomicBoolean requested = new java.util.concurrent.atomic.AtomicBoolean();
+        private final Map<sun.misc.Signal, sun.misc.SignalHandler> previous = new LinkedHashMap<>();
+
+        StopOnSignal() {
+            for (String name : new String[] {"INT", "TERM"}) {
+                try {
+                    sun.misc.Signal signal = new sun.misc.Signal(name);
+                    previous.put(signal, sun.misc.Signal.handle(signal, s -> {
+                        if (!requested.compareAndSet(false, true)) {
+                            System.exit(130);
+                        }
+                        System.err.println("fomm: stopping after this step and writing a checkpoint (again to quit at once)");
+                    }));
+                } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                    // a signal this platform or JVM does not let us catch: it ends the run as before
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            previous.forEach(sun.misc.Signal::handle);
+        }
+    }
+
+    private static Result loop(Options o, Trainer trainer, long endStep, long deadline,
+                               java.util.concurrent.atomic.AtomicBoolean interrupted, Map<String, String> meta,
+                               Path checkpoint, Path modelFile, Path log, long start, int batch,
+                               Consumer<Trainer.StepResult> progress) throws IOException {
+        long lastCheckpoint = start;
         Trainer.StepResult last = null;
         long done = 0;
         StringBuilder pending = new StringBuilder();
-        while (trainer.step() < endStep && System.nanoTime() < deadline) {
+        while (trainer.step() < endStep && System.nanoTime() < deadline && !interrupted.get()) {
             last = trainer.trainStep();
             done++;
             pending.append(String.format(Locale.ROOT, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.3g,%.4f,%.2f%n", last.step(), last.epoch(),
@@ -132,7 +176,8 @@ public final class TrainingJob {
         }
         save(trainer, meta, checkpoint, modelFile, log, pending);
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new Result(done, seconds, done * batch / Math.max(seconds, 1e-9), last, checkpoint, modelFile);
+        return new Result(done, seconds, done * batch / Math.max(seconds, 1e-9), last, checkpoint, modelFile,
+                interrupted.get());
     }
 
     private static void save(Trainer trainer, Map<String, String> meta, Path checkpoint, Path modelFile, Path log,
