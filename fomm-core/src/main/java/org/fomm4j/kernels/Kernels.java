@@ -143,15 +143,7 @@ public interface Kernels {
      * Runs on the calling thread; callers split columns across {@link Parallel}.
      */
     default void gemmTN(float[] a, int m, float[] b, int n, int q, float[] c, int j0, int j1) {
-        for (int i = 0; i < m; i++) {
-            for (int j = j0; j < j1; j++) {
-                float acc = 0f;
-                for (int t = 0; t < q; t++) {
-                    acc += a[t * m + i] * b[t * n + j];
-                }
-                c[i * n + j] += acc;
-            }
-        }
+        ScalarKernels.gemmTNRows(a, m, b, n, q, c, 0, m, j0, j1);
     }
 
     /**

@@ -23,7 +23,10 @@ final class GradientCheck {
         }
         Tape tape = new Tape();
         Var out = withTape(tape, f, inputs);
-        Random rng = new Random(seed);
+        // Not Random(seed): the properties draw their inputs from that stream, and weights equal to the
+        // inputs make some gradients vanish identically (batch norm's input gradient with r = x is 0), which
+        // left those checks comparing 0 with rounding noise.
+        Random rng = new Random(seed * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
         float[] r = new float[out.size()];
         for (int i = 0; i < r.length; i++) {
             r[i] = (float) rng.nextGaussian();

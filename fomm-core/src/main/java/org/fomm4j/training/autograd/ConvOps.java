@@ -155,7 +155,7 @@ public final class ConvOps {
      * short rows for {@link Kernels#convWeightGradient}'s vectors; there the long axis is the unfolded
      * input's {@code I * k * k}.
      */
-    static final int SMALL_PLANE = Integer.getInteger("fomm4j.smallPlane", 16);
+    static final int SMALL_PLANE = 16;
 
     /** {@code dW[o, r] += sum_{s, p} dY[s, o, p] * unfold(X)[s, p, r]} with {@code r = (i, ky, kx)}, via {@link Kernels#gemmTN}. */
     private static void smallPlaneWeightGradient(float[] x, float[] dy, float[] dw, int n, int ci, int h, int wd, int co,

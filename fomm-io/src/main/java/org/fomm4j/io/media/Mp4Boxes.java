@@ -96,7 +96,12 @@ final class Mp4Boxes {
         int entrySize;
         long countAt = 4; // full box: version and flags first
         switch (type) {
-            case "stts", "ctts", "co64", "sbgp" -> entrySize = 8;
+            case "stts", "ctts", "co64" -> entrySize = 8;
+            case "sbgp" -> {
+                entrySize = 8;
+                // grouping_type first; version 1 adds grouping_type_parameter
+                countAt = length >= 1 && read(payload, 1).get(0) == 1 ? 12 : 8;
+            }
             case "stsc" -> entrySize = 12;
             case "stss", "stco" -> entrySize = 4;
             case "stsd" -> entrySize = 8; // each entry is a box of at least 8 bytes
@@ -112,10 +117,6 @@ final class Mp4Boxes {
             default -> {
                 return;
             }
-        }
-        if (type.equals("sbgp")) {
-            countAt = length >= 1 && read(payload, 1).get(0) == 1 ? 8 : 4; // version 1 adds grouping_type_parameter
-            countAt += 4; // grouping_type
         }
         if (length < countAt + 4) {
             throw bad("'" + type + "' at byte " + at + " is cut short");
@@ -155,14 +156,13 @@ final class Mp4Boxes {
 
     /** Every entry of a table of {@code count} unsigned 32-bit big-endian values is at most {@code limit}. */
     private void scan(long from, long count, long limit, String message) throws IOException {
-        int width = 4;
         ByteBuffer buf = ByteBuffer.allocate(8192);
-        long pos = from, left = count * width;
+        long pos = from, left = count * 4;
         while (left > 0) {
             buf.clear().limit((int) Math.min(buf.capacity(), left));
             readFully(buf, pos);
             buf.flip();
-            while (buf.remaining() >= width) {
+            while (buf.remaining() >= 4) {
                 long v = Integer.toUnsignedLong(buf.getInt());
                 if (v > limit) {
                     throw bad(message.formatted(Long.toUnsignedString(v)) + " in a file of " + fileSize + " bytes");

@@ -69,7 +69,8 @@ final class Mp4Source implements VideoSource {
             Mp4Boxes.validate(path);
             SeekableByteChannel probe = NIOUtils.readableChannel(path.toFile());
             try {
-                MP4Demuxer demuxer = watched("parse", () -> MP4Demuxer.createMP4Demuxer(probe));
+                MP4Demuxer demuxer = bounded(() -> MP4Demuxer.createMP4Demuxer(probe),
+                        "cannot read driving video " + path + ": the MP4 reader is stuck on damaged boxes");
                 if (demuxer.getVideoTrack() == null) {
                     throw new MediaException("driving video " + path + " has no video track");
                 }
@@ -129,10 +130,13 @@ final class Mp4Source implements VideoSource {
                 probe.close();
             }
             this.channel = NIOUtils.readableChannel(path.toFile());
-            this.grab = watched("parse", () -> FrameGrab.createFrameGrab(channel));
+            this.grab = bounded(() -> FrameGrab.createFrameGrab(channel),
+                    "cannot read driving video " + path + ": the MP4 reader is stuck on damaged boxes");
         } catch (MediaException e) {
+            closeDecoder();
             throw e;
         } catch (IOException | RuntimeException e) {
+            closeDecoder();
             throw new MediaException("cannot read driving video " + path + ": " + (e.getMessage() == null ? e : e.getMessage()), e);
         }
     }
@@ -251,31 +255,35 @@ final class Mp4Source implements VideoSource {
     private java.util.concurrent.ExecutorService decoder;
 
     /**
-     * Runs one of JCodec's container parses on a daemon thread, bounded like a frame's decoding: its box
-     * parsers can loop forever on damaged boxes that {@link Mp4Boxes} does not know.
+     * Runs {@code work} (a frame's decoding, or one of JCodec's container parses, whose box parsers can
+     * also loop forever on damage {@link Mp4Boxes} does not know) on the decoder's daemon thread, for at
+     * most {@code decodeTimeoutSeconds}; past that the decoder is given up and {@code stuck}, followed by
+     * the time waited, is the error.
      */
-    private <T> T watched(String what, java.util.concurrent.Callable<T> parse) throws IOException {
-        java.util.concurrent.FutureTask<T> task = new java.util.concurrent.FutureTask<>(parse);
-        Thread t = new Thread(task, "fomm4j-mp4-" + what);
-        t.setDaemon(true);
-        t.start();
+    private <T> T bounded(java.util.concurrent.Callable<T> work, String stuck) throws IOException {
+        if (decoder == null) {
+            decoder = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "fomm4j-h264-decoder");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        java.util.concurrent.Future<T> f = decoder.submit(work);
         try {
-            return task.get(decodeTimeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
+            return f.get(decodeTimeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
-            task.cancel(true);
-            throw new MediaException("cannot read driving video " + path + ": the MP4 reader is stuck on damaged boxes (no result after "
-                    + decodeTimeoutSeconds + " s)");
+            f.cancel(true);
+            decoder.shutdownNow();
+            drained = true;
+            throw new MediaException(stuck + " (no result after " + decodeTimeoutSeconds + " s)");
         } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
             if (e.getCause() instanceof RuntimeException re) {
                 throw re;
             }
-            if (e.getCause() instanceof Error err) {
-                throw err;
+            if (e.getCause() instanceof IOException io) {
+                throw io;
             }
-            // JCodecException, checked: its message says what JCodec could not read.
+            // JCodecException (checked) or an Error of the decoder: its message says what went wrong.
             Throwable c = e.getCause();
             throw new MediaException("cannot read driving video " + path + ": " + (c.getMessage() == null ? c : c.getMessage()), c);
         } catch (InterruptedException e) {
@@ -284,35 +292,16 @@ final class Mp4Source implements VideoSource {
         }
     }
 
-    private org.jcodec.api.PictureWithMetadata decodeNext() throws IOException {
-        if (decoder == null) {
-            decoder = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "fomm4j-h264-decoder");
-                t.setDaemon(true);
-                return t;
-            });
-        }
-        java.util.concurrent.Future<org.jcodec.api.PictureWithMetadata> f = decoder.submit(grab::getNativeFrameWithMetadata);
-        try {
-            return f.get(decodeTimeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            f.cancel(true);
+    /** The decoder's thread ends with a source that fails to open (or a stuck one spins on, see above). */
+    private void closeDecoder() {
+        if (decoder != null) {
             decoder.shutdownNow();
-            drained = true;
-            throw new MediaException("cannot decode driving video " + path + " at frame " + decoded + ": the H.264 decoder"
-                    + " is stuck on corrupt data (no frame after " + decodeTimeoutSeconds + " s)");
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new MediaException("cannot decode driving video " + path + ": " + e.getCause(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while decoding " + path);
         }
+    }
+
+    private org.jcodec.api.PictureWithMetadata decodeNext() throws IOException {
+        return bounded(grab::getNativeFrameWithMetadata, "cannot decode driving video " + path + " at frame " + decoded
+                + ": the H.264 decoder is stuck on corrupt data");
     }
 
     @Override
