@@ -24,6 +24,8 @@ public final class Parallel {
             Integer.getInteger("fomm4j.threads", Runtime.getRuntime().availableProcessors()));
     private static final long SPIN_NANOS = 50_000;
     private static final ReentrantLock RUNNING = new ReentrantLock();
+    /** Threads that run their loops alone (data-parallel training shards: one core each already). */
+    private static final ThreadLocal<Boolean> SERIAL = ThreadLocal.withInitial(() -> Boolean.FALSE);
     private static final Thread[] WORKERS = new Thread[THREADS - 1];
     /** The current loop; replaced (never mutated) per loop. */
     private static volatile Loop current;
@@ -94,12 +96,27 @@ public final class Parallel {
         }
     }
 
+    /**
+     * Runs {@code task} with every {@link #forEach} it starts running serially in this thread, for work
+     * that is already spread over the cores one thread each (training shards): the pool's workers would
+     * only compete with them.
+     */
+    public static void serially(Runnable task) {
+        boolean before = SERIAL.get();
+        SERIAL.set(Boolean.TRUE);
+        try {
+            task.run();
+        } finally {
+            SERIAL.set(before);
+        }
+    }
+
     /** Runs {@code body(i)} for {@code i in [0, n)} on the pool and waits for all of them. */
     public static void forEach(int n, IntConsumer body) {
         if (n <= 0) {
             return;
         }
-        if (n == 1 || THREADS == 1 || RUNNING.isHeldByCurrentThread() || !RUNNING.tryLock()) {
+        if (n == 1 || THREADS == 1 || RUNNING.isHeldByCurrentThread() || SERIAL.get() || !RUNNING.tryLock()) {
             for (int i = 0; i < n; i++) {
                 body.accept(i);
             }

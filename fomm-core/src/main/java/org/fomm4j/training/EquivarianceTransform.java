@@ -44,6 +44,15 @@ public final class EquivarianceTransform {
         this.controlParams = controlParams;
     }
 
+    /** The transforms of samples {@code from .. from + count - 1}, for one shard of a batch. */
+    public EquivarianceTransform slice(int from, int count) {
+        if (from < 0 || count < 1 || from + count > batch) {
+            throw new IllegalArgumentException("transform: samples " + from + " + " + count + " of a batch of " + batch);
+        }
+        return new EquivarianceTransform(count, java.util.Arrays.copyOfRange(theta, from * 6, (from + count) * 6),
+                controlPoints, java.util.Arrays.copyOfRange(controlParams, from * numControl, (from + count) * numControl));
+    }
+
     /** A random transform as the reference draws it ({@code transform_params} of the config). */
     public static EquivarianceTransform random(int batch, double sigmaAffine, double sigmaTps, int points, Random rng) {
         float[] theta = new float[batch * 6];

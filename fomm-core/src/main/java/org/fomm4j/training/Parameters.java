@@ -92,6 +92,18 @@ public final class Parameters {
         return new ArrayList<>(buffers.keySet());
     }
 
+    /**
+     * A view for one shard of a data-parallel step: the same values and buffers (not copied; the
+     * optimizer's updates show through), but gradients of its own, so shards can accumulate concurrently.
+     */
+    public Parameters withOwnGradients() {
+        Parameters view = new Parameters();
+        parameters.forEach((k, v) -> view.parameters.put(k, Var.parameter(v.value(), v.shape())));
+        view.buffers.putAll(buffers);
+        view.shapes.putAll(shapes);
+        return view;
+    }
+
     /** Zeroes every parameter's gradient. */
     public void zeroGrad() {
         parameters.values().forEach(Var::zeroGrad);

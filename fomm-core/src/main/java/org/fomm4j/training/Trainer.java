@@ -1,10 +1,18 @@
 package org.fomm4j.training;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.fomm4j.config.FommConfig;
 import org.fomm4j.kernels.Parallel;
+import org.fomm4j.training.autograd.BatchShards;
 import org.fomm4j.training.autograd.Tape;
 import org.fomm4j.training.autograd.Var;
 import org.fomm4j.training.data.TrainingData;
@@ -30,6 +38,11 @@ public final class Trainer {
     private final Adam adamGenerator;
     private final long seed;
     private final int batch;
+    private final int shards;
+    /** Per shard: the loss on a parameter view with its own gradients (shard 0 uses {@link #parameters}). */
+    private final GeneratorFullModel[] shardModels;
+    private final Parameters[] shardParameters;
+    private final ExecutorService shardThreads;
     private long step;
 
     /** The losses of one step (weighted as in the total) and its time. */
@@ -45,6 +58,21 @@ public final class Trainer {
      * @throws IllegalArgumentException if the data's frame size does not fit the model
      */
     public Trainer(FommConfig config, TrainParams params, Parameters parameters, TrainingData data, long seed, int batch) {
+        this(config, params, parameters, data, seed, batch, defaultShards(batch));
+    }
+
+    /**
+     * @param shards parts the batch is split into, each run on its own thread ({@link BatchShards}: BatchNorm
+     *               statistics are synchronized, so the step is the unsplit one up to float32 summation order)
+     * @throws IllegalArgumentException if the data's frame size does not fit the model, or {@code shards} does
+     *                                  not divide {@code batch}
+     */
+    public Trainer(FommConfig config, TrainParams params, Parameters parameters, TrainingData data, long seed, int batch,
+                   int shards) {
+        if (shards < 1 || batch % shards != 0) {
+            throw new IllegalArgumentException("training: " + shards + " shards do not divide a batch of " + batch);
+        }
+        this.shards = shards;
         this.config = config;
         this.params = params;
         this.parameters = parameters;
@@ -60,8 +88,38 @@ public final class Trainer {
                     + " do not fit this model: after its downsampling by " + minScale + " they must be divisible by " + need);
         }
         this.full = new GeneratorFullModel(new FommTrainingModel(config, parameters), params);
+        this.shardModels = new GeneratorFullModel[shards];
+        this.shardParameters = new Parameters[shards];
+        for (int i = 0; i < shards; i++) {
+            shardParameters[i] = i == 0 ? parameters : parameters.withOwnGradients();
+            shardModels[i] = i == 0 ? full : new GeneratorFullModel(new FommTrainingModel(config, shardParameters[i]), params);
+        }
+        this.shardThreads = shards == 1 ? null : Executors.newFixedThreadPool(shards - 1, r -> {
+            Thread t = new Thread(r, "fomm4j-training-shard");
+            t.setDaemon(true);
+            return t;
+        });
         this.adamKp = new Adam(parameters.parameters("kp_detector."), params.lrKpDetector());
         this.adamGenerator = new Adam(parameters.parameters("generator."), params.lrGenerator());
+    }
+
+    /**
+     * Shards for a batch: one per core ({@code -Dfomm4j.threads}), as many as divide the batch, or
+     * {@code -Dfomm4j.trainShards=N}. Data parallelism, because one training sample is hundreds of small
+     * operations (4x4 planes, 2x2 matrices) that a parallel loop per operation cannot keep two cores busy on.
+     */
+    public static int defaultShards(int batch) {
+        int want = Integer.getInteger("fomm4j.trainShards", Parallel.threads());
+        int s = Math.max(1, Math.min(want, batch));
+        while (batch % s != 0) {
+            s--;
+        }
+        return s;
+    }
+
+    /** Parts each batch is split into. */
+    public int shards() {
+        return shards;
     }
 
     public long step() {
@@ -98,21 +156,117 @@ public final class Trainer {
         Parallel.forEach(batch, i -> data.pair(new SplittableRandom(mix(seed, s, i)), source, driving, i * frame));
         EquivarianceTransform transform = EquivarianceTransform.random(batch, params.sigmaAffine(), params.sigmaTps(),
                 params.pointsTps(), new Random(mix(seed, s, -1)));
+        double[] losses = shards == 1 ? wholeBatch(source, driving, transform) : sharded(source, driving, transform);
+        adamKp.step();
+        adamGenerator.step();
+        step++;
+        if (!Double.isFinite(losses[0])) {
+            throw new ArithmeticException("training diverged at step " + step + ": loss " + losses[0]);
+        }
+        return new StepResult(step, epoch, losses[0], losses[1], losses[2], losses[3],
+                (System.nanoTime() - t0) / 1e9, adamGenerator.learningRate(), batch);
+    }
+
+    /** Forward and backward of the whole batch on one tape; {total, reconstruction, eq. value, eq. jacobian}. */
+    private double[] wholeBatch(float[] source, float[] driving, EquivarianceTransform transform) {
+        int h = data.frameHeight(), w = data.frameWidth();
         Tape tape = new Tape();
         GeneratorFullModel.Result r = full.forward(tape, Var.constant(source, batch, 3, h, w),
                 Var.constant(driving, batch, 3, h, w), transform);
         parameters.zeroGrad();
         tape.backward(r.total());
-        adamKp.step();
-        adamGenerator.step();
-        step++;
-        if (!Double.isFinite(r.total().item())) {
-            throw new ArithmeticException("training diverged at step " + step + ": loss " + r.total().item());
+        return losses(r);
+    }
+
+    /**
+     * The batch split into {@link #shards} equal parts, one thread each, each part's loss the mean over its
+     * samples: the batch's loss is the mean of the parts' losses and its gradient the mean of their gradients
+     * (exact, as BatchNorm reduces over all parts).
+     */
+    private double[] sharded(float[] source, float[] driving, EquivarianceTransform transform) {
+        int h = data.frameHeight(), w = data.frameWidth(), per = batch / shards, size = per * 3 * h * w;
+        BatchShards group = new BatchShards(shards);
+        double[][] losses = new double[shards][];
+        Throwable[] errors = new Throwable[shards];
+        Runnable[] tasks = new Runnable[shards];
+        for (int i = 0; i < shards; i++) {
+            int shard = i;
+            tasks[i] = () -> Parallel.serially(() -> {
+                try {
+                    Tape tape = new Tape(group, shard);
+                    GeneratorFullModel.Result r = shardModels[shard].forward(tape,
+                            Var.constant(Arrays.copyOfRange(source, shard * size, (shard + 1) * size), per, 3, h, w),
+                            Var.constant(Arrays.copyOfRange(driving, shard * size, (shard + 1) * size), per, 3, h, w),
+                            transform.slice(shard * per, per));
+                    shardParameters[shard].zeroGrad();
+                    tape.backward(r.total());
+                    losses[shard] = losses(r);
+                } catch (Throwable e) {
+                    errors[shard] = e;
+                    group.abort();
+                }
+            });
         }
-        return new StepResult(step, epoch, r.total().item(), r.reconstructionLoss().item(),
+        List<Future<?>> running = new ArrayList<>();
+        for (int i = 1; i < shards; i++) {
+            running.add(shardThreads.submit(tasks[i]));
+        }
+        tasks[0].run();
+        for (Future<?> f : running) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("training step interrupted", e);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+        // The first real failure, not the aborts it caused in the other shards.
+        Throwable first = Arrays.stream(errors).filter(e -> e != null && !(e instanceof BatchShards.Aborted)).findFirst()
+                .orElse(Arrays.stream(errors).filter(java.util.Objects::nonNull).findFirst().orElse(null));
+        if (first != null) {
+            rethrow(first);
+        }
+        float scale = 1f / shards;
+        for (Map.Entry<String, Var> e : parameters.parameters().entrySet()) {
+            float[] g = e.getValue().grad();
+            for (int s = 1; s < shards; s++) {
+                Var other = shardParameters[s].parameter(e.getKey());
+                if (other.hasGrad()) {
+                    float[] o = other.grad();
+                    for (int j = 0; j < g.length; j++) {
+                        g[j] += o[j];
+                    }
+                }
+            }
+            for (int j = 0; j < g.length; j++) {
+                g[j] *= scale;
+            }
+        }
+        double[] mean = new double[4];
+        for (double[] l : losses) {
+            for (int j = 0; j < 4; j++) {
+                mean[j] += l[j] / shards;
+            }
+        }
+        return mean;
+    }
+
+    private static double[] losses(GeneratorFullModel.Result r) {
+        return new double[] {r.total().item(), r.reconstructionLoss().item(),
                 r.equivarianceValue() == null ? 0 : r.equivarianceValue().item(),
-                r.equivarianceJacobian() == null ? 0 : r.equivarianceJacobian().item(),
-                (System.nanoTime() - t0) / 1e9, adamGenerator.learningRate(), batch);
+                r.equivarianceJacobian() == null ? 0 : r.equivarianceJacobian().item()};
+    }
+
+    private static void rethrow(Throwable e) {
+        if (e instanceof RuntimeException re) {
+            throw re;
+        }
+        if (e instanceof Error err) {
+            throw err;
+        }
+        throw new IllegalStateException(e);
     }
 
     private static long mix(long seed, long step, int item) {

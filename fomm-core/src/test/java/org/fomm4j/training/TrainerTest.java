@@ -11,6 +11,7 @@ import org.fomm4j.Fixtures;
 import org.fomm4j.config.FommConfig;
 import org.fomm4j.config.YamlConfig;
 import org.fomm4j.training.data.CreatureDataset;
+import org.fomm4j.training.autograd.Var;
 import org.fomm4j.training.data.TrainingData;
 import org.junit.jupiter.api.Test;
 
@@ -123,6 +124,68 @@ class TrainerTest {
             }
         }
         assertTrue(compared > 100, compared + " tensors compared");
+    }
+
+    /**
+     * A batch split into shards on threads (BatchNorm statistics synchronized over them) computes the step of
+     * the unsplit batch: same losses, gradients and running statistics, up to float32 summation order.
+     * Without the synchronization each shard would normalize by its own statistics: with 1 or 2 samples a
+     * shard, every loss and gradient would differ by far more than the tolerances here.
+     */
+    @Test
+    void shardedStepComputesTheWholeBatchStep() {
+        TrainingData data = new CreatureDataset(64, 64, 100);
+        var initial = FommInit.random(config(), 6);
+        Trainer whole = new Trainer(config(), params(4), Parameters.of(initial), data, 11, 4, 1);
+        Trainer.StepResult w = whole.trainStep();
+        for (int shards : new int[] {2, 4}) {
+            Trainer split = new Trainer(config(), params(4), Parameters.of(initial), data, 11, 4, shards);
+            assertEquals(shards, split.shards());
+            Trainer.StepResult s = split.trainStep();
+            assertEquals(w.reconstruction(), s.reconstruction(), 1e-5 * w.reconstruction(), shards + " shards: reconstruction");
+            assertEquals(w.equivarianceValue(), s.equivarianceValue(), 1e-5 * w.equivarianceValue(), shards + " shards: equivariance value");
+            assertEquals(w.equivarianceJacobian(), s.equivarianceJacobian(), 1e-5 * w.equivarianceJacobian(), shards + " shards: equivariance jacobian");
+            // Gradients (still held after the Adam step): each tensor within 1e-3 relative L2, or, for tensors
+            // whose gradient is rounding noise (conv biases before a BatchNorm), within 1e-4 of the largest.
+            double largest = 0;
+            for (Var v : whole.parameters().parameters().values()) {
+                for (float g : v.grad()) {
+                    largest = Math.max(largest, Math.abs(g));
+                }
+            }
+            for (var e : whole.parameters().parameters().entrySet()) {
+                float[] a = e.getValue().grad(), b = split.parameters().parameter(e.getKey()).grad();
+                double dd = 0, aa = 0;
+                for (int i = 0; i < a.length; i++) {
+                    dd += (a[i] - b[i]) * (double) (a[i] - b[i]);
+                    aa += a[i] * (double) a[i];
+                }
+                double diff = Math.sqrt(dd), norm = Math.sqrt(aa), limit = Math.max(1e-3 * norm, 1e-4 * largest);
+                assertTrue(diff <= limit, shards + " shards: gradient of " + e.getKey() + " differs by " + diff + " (norm " + norm + ")");
+            }
+            var a = whole.parameters().toStateDict();
+            var b = split.parameters().toStateDict();
+            for (String name : a.names()) {
+                if (name.endsWith(".running_var") || name.endsWith(".running_mean")) {
+                    for (int i = 0; i < a.get(name).size(); i++) {
+                        assertEquals(a.get(name).get(i), b.get(name).get(i), 1e-5 * (1 + Math.abs(a.get(name).get(i))),
+                                shards + " shards: " + name + "[" + i + "]");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void shardsMustDivideTheBatch() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer(config(), params(4),
+                Parameters.of(FommInit.random(config(), 1)), new CreatureDataset(64, 64, 1), 1, 4, 3));
+        assertTrue(e.getMessage().contains("3 shards do not divide a batch of 4"), e.getMessage());
+        for (int batch = 1; batch <= 9; batch++) {
+            int shards = Trainer.defaultShards(batch);
+            assertTrue(shards >= 1 && batch % shards == 0 && shards <= org.fomm4j.kernels.Parallel.threads(),
+                    shards + " default shards for a batch of " + batch);
+        }
     }
 
     @Test

@@ -32,28 +32,28 @@ public final class NormOps {
         float[] out = new float[in.length];
         float[] xhat = new float[in.length];
         float[] invStd = new float[c];
-        long m = (long) n * plane;
+        BatchShards shards = t.shards();
+        int shard = t.shard();
+        // Per channel: sum, then the sum of squared deviations from the mean (two passes, in double), each
+        // summed over the shards of a data-parallel step; slot c carries the sample count.
+        double[] sums = new double[c + 1];
+        Parallel.forEach(c, ch -> sums[ch] = channelSum(in, n, c, ch, plane));
+        sums[c] = (double) n * plane;
+        double[] total = reduce(shards, shard, sums);
+        long m = (long) total[c];
+        double[] mean = new double[c];
+        for (int ch = 0; ch < c; ch++) {
+            mean[ch] = total[ch] / m;
+        }
+        double[] squares = new double[c];
+        Parallel.forEach(c, ch -> squares[ch] = channelSquares(in, mean[ch], n, c, ch, plane));
+        double[] sq = reduce(shards, shard, squares);
+        boolean updateRunning = runningMean != null && shard == 0;
         Parallel.forEach(c, ch -> {
-            double sum = 0;
-            for (int s = 0; s < n; s++) {
-                int base = (s * c + ch) * plane;
-                for (int p = 0; p < plane; p++) {
-                    sum += in[base + p];
-                }
-            }
-            double mean = sum / m;
-            double sq = 0;
-            for (int s = 0; s < n; s++) {
-                int base = (s * c + ch) * plane;
-                for (int p = 0; p < plane; p++) {
-                    double d = in[base + p] - mean;
-                    sq += d * d;
-                }
-            }
-            double var = sq / m;
+            double var = sq[ch] / m;
             double is = 1 / Math.sqrt(var + eps);
             invStd[ch] = (float) is;
-            float fm = (float) mean, fis = (float) is, gg = g[ch], bb = bt[ch];
+            float fm = (float) mean[ch], fis = (float) is, gg = g[ch], bb = bt[ch];
             for (int s = 0; s < n; s++) {
                 int base = (s * c + ch) * plane;
                 for (int p = 0; p < plane; p++) {
@@ -62,8 +62,8 @@ public final class NormOps {
                     out[base + p] = xh * gg + bb;
                 }
             }
-            if (runningMean != null) {
-                runningMean[ch] = (float) ((1 - momentum) * runningMean[ch] + momentum * mean);
+            if (updateRunning) {
+                runningMean[ch] = (float) ((1 - momentum) * runningMean[ch] + momentum * mean[ch]);
                 runningVar[ch] = (float) ((1 - momentum) * runningVar[ch] + momentum * var * m / Math.max(1, m - 1));
             }
         });
@@ -73,6 +73,7 @@ public final class NormOps {
             float[] dg = gamma.requiresGrad() ? gamma.grad() : null;
             float[] db = beta.requiresGrad() ? beta.grad() : null;
             float[] dx = x.requiresGrad() ? x.grad() : null;
+            double[] local = new double[2 * c];
             Parallel.forEach(c, ch -> {
                 double sdy = 0, sdyx = 0;
                 for (int s = 0; s < n; s++) {
@@ -82,24 +83,62 @@ public final class NormOps {
                         sdyx += dy[base + p] * xhat[base + p];
                     }
                 }
+                local[ch] = sdy;
+                local[c + ch] = sdyx;
+                // Each shard adds its own part: the parameter gradients are summed over the shards later.
                 if (dg != null) {
                     dg[ch] += (float) sdyx;
                 }
                 if (db != null) {
                     db[ch] += (float) sdy;
                 }
-                if (dx != null) {
+            });
+            if (dx == null && shards == null) {
+                return;
+            }
+            double[] sumsDy = reduce(shards, shard, local);
+            if (dx != null) {
+                Parallel.forEach(c, ch -> {
                     float k = g[ch] * invStd[ch];
-                    float mdy = (float) (sdy / m), mdyx = (float) (sdyx / m);
+                    float mdy = (float) (sumsDy[ch] / m), mdyx = (float) (sumsDy[c + ch] / m);
                     for (int s = 0; s < n; s++) {
                         int base = (s * c + ch) * plane;
                         for (int p = 0; p < plane; p++) {
                             dx[base + p] += k * (dy[base + p] - mdy - xhat[base + p] * mdyx);
                         }
                     }
-                }
-            });
+                });
+            }
         });
         return y;
+    }
+
+    /** Sum of channel {@code ch} over the batch and the plane. */
+    private static double channelSum(float[] in, int n, int c, int ch, int plane) {
+        double sum = 0;
+        for (int s = 0; s < n; s++) {
+            int base = (s * c + ch) * plane;
+            for (int p = 0; p < plane; p++) {
+                sum += in[base + p];
+            }
+        }
+        return sum;
+    }
+
+    /** Sum of the squared deviations of channel {@code ch} from {@code mean}. */
+    private static double channelSquares(float[] in, double mean, int n, int c, int ch, int plane) {
+        double sq = 0;
+        for (int s = 0; s < n; s++) {
+            int base = (s * c + ch) * plane;
+            for (int p = 0; p < plane; p++) {
+                double d = in[base + p] - mean;
+                sq += d * d;
+            }
+        }
+        return sq;
+    }
+
+    private static double[] reduce(BatchShards shards, int shard, double[] local) {
+        return shards == null ? local : shards.allReduce(shard, local);
     }
 }

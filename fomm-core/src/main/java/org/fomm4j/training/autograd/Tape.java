@@ -14,6 +14,37 @@ import java.util.List;
  */
 public final class Tape {
     private final List<Runnable> steps = new ArrayList<>();
+    private final BatchShards shards;
+    private final int shard;
+
+    /** The tape of a whole batch. */
+    public Tape() {
+        this(null, 0);
+    }
+
+    /**
+     * The tape of shard {@code shard} of a data-parallel step: operations that mix samples reduce over the
+     * shards of {@code shards}.
+     *
+     * @throws IllegalArgumentException if {@code shard} is not one of the group's
+     */
+    public Tape(BatchShards shards, int shard) {
+        if (shards != null && (shard < 0 || shard >= shards.count())) {
+            throw new IllegalArgumentException("shard " + shard + " of " + shards.count());
+        }
+        this.shards = shards;
+        this.shard = shard;
+    }
+
+    /** The shard group this tape's batch is part of, or {@code null} for a whole batch. */
+    BatchShards shards() {
+        return shards;
+    }
+
+    /** This tape's index in its {@link #shards()} (0 for a whole batch). */
+    int shard() {
+        return shard;
+    }
 
     /**
      * An output of an operation: it requires a gradient when any input does.
