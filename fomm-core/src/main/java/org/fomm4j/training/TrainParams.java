@@ -14,11 +14,20 @@ import org.fomm4j.config.YamlConfig;
  * L1 pyramid loss, as in the training fixture); otherwise the first {@code perceptual} weight, so an
  * official config (VGG-19 perceptual loss, whose ImageNet weights we do not ship) trains with an L1
  * pyramid of the same weight.
+ *
+ * <p>{@code max_frame_gap} (our addition; absent in the reference, which pairs any two frames of a video):
+ * {@code [start, end]} (or one number for both), the largest distance in frames between a pair's source and
+ * driving frame, growing linearly from {@code start} at the first step to {@code end} at the last step of
+ * {@code num_epochs}: a curriculum from small motions, whose reconstruction gradient still tells the
+ * keypoints where to go, to large ones. {@code maxFrameGap} is {@code null} when unlimited.
  */
 public record TrainParams(int numEpochs, int numRepeats, int[] epochMilestones, double lrGenerator, double lrKpDetector,
                           int batchSize, double[] scales, int checkpointFreq, double sigmaAffine, double sigmaTps,
                           int pointsTps, double[] reconstructionWeights, double equivarianceValue,
-                          double equivarianceJacobian) {
+                          double equivarianceJacobian, int[] maxFrameGap) {
+
+    /** Largest frame gap a pair may have: {@link TrainingData}'s "unlimited". */
+    public static final int UNLIMITED_GAP = Integer.MAX_VALUE;
 
     /** @throws ConfigException naming the field when one is missing or out of range */
     public static TrainParams load(Path yaml) {
@@ -59,7 +68,8 @@ public record TrainParams(int numEpochs, int numRepeats, int[] epochMilestones, 
                 tp.path("lr_generator").asDouble(2e-4), tp.path("lr_kp_detector").asDouble(2e-4), tp.path("batch_size").asInt(2),
                 scales, tp.path("checkpoint_freq").asInt(50), tr.path("sigma_affine").asDouble(0.05),
                 tr.path("sigma_tps").asDouble(0.005), tr.path("points_tps").asInt(5), rec,
-                lw.path("equivariance_value").asDouble(10), lw.path("equivariance_jacobian").asDouble(10));
+                lw.path("equivariance_value").asDouble(10), lw.path("equivariance_jacobian").asDouble(10),
+                frameGap(tp.get("max_frame_gap")));
         if (p.batchSize < 1 || p.batchSize > 4096) {
             throw new ConfigException("config: train_params.batch_size must be in [1, 4096], got " + p.batchSize);
         }
@@ -70,6 +80,35 @@ public record TrainParams(int numEpochs, int numRepeats, int[] epochMilestones, 
             throw new ConfigException("config: train_params.transform_params.points_tps must be in [2, 64], got " + p.pointsTps);
         }
         return p;
+    }
+
+    private static int[] frameGap(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        double[] d = n.isArray() ? doubles(n, null) : new double[] {n.asDouble(Double.NaN)};
+        if (d.length < 1 || d.length > 2) {
+            throw new ConfigException("config: train_params.max_frame_gap must be one number or [start, end], got " + n);
+        }
+        int[] g = {(int) d[0], (int) d[d.length - 1]};
+        for (int i = 0; i < d.length; i++) {
+            if (!(d[i] >= 1 && d[i] <= 1e6) || d[i] != Math.rint(d[i])) {
+                throw new ConfigException("config: train_params.max_frame_gap must be whole numbers of frames in [1, 1000000], got " + n);
+            }
+        }
+        return g;
+    }
+
+    /**
+     * The largest frame gap at step {@code step} of a run of {@code totalSteps}: linear from start to end,
+     * then end; {@link #UNLIMITED_GAP} without {@code max_frame_gap}.
+     */
+    public int maxFrameGap(long step, long totalSteps) {
+        if (maxFrameGap == null) {
+            return UNLIMITED_GAP;
+        }
+        double f = totalSteps <= 1 ? 1 : Math.min(1, (double) step / (totalSteps - 1));
+        return (int) Math.round(maxFrameGap[0] + (maxFrameGap[1] - maxFrameGap[0]) * f);
     }
 
     private static double[] doubles(JsonNode n, double[] dflt) {

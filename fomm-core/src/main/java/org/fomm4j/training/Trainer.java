@@ -139,6 +139,11 @@ public final class Trainer {
         return Math.max(1, ((long) params.numRepeats() * data.videos() + batch - 1) / batch);
     }
 
+    /** The largest source-driving frame gap of the current step ({@link TrainParams#maxFrameGap(long, long)}). */
+    public int maxFrameGap() {
+        return params.maxFrameGap(step, (long) params.numEpochs() * stepsPerEpoch());
+    }
+
     public int epoch() {
         return (int) (step / stepsPerEpoch());
     }
@@ -153,7 +158,8 @@ public final class Trainer {
         int h = data.frameHeight(), w = data.frameWidth(), frame = 3 * h * w;
         float[] source = new float[batch * frame], driving = new float[batch * frame];
         long s = step;
-        Parallel.forEach(batch, i -> data.pair(new SplittableRandom(mix(seed, s, i)), source, driving, i * frame));
+        int gap = maxFrameGap();
+        Parallel.forEach(batch, i -> data.pair(new SplittableRandom(mix(seed, s, i)), gap, source, driving, i * frame));
         EquivarianceTransform transform = EquivarianceTransform.random(batch, params.sigmaAffine(), params.sigmaTps(),
                 params.pointsTps(), new Random(mix(seed, s, -1)));
         double[] losses = shards == 1 ? wholeBatch(source, driving, transform) : sharded(source, driving, transform);

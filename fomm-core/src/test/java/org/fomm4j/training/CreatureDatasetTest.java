@@ -33,7 +33,7 @@ class CreatureDatasetTest {
         // A training pair is drawn from identities 0..49: its source matches one of them in some pose,
         // never a held-out identity, whose numbers start at TEST_IDENTITY.
         float[] s = new float[3 * 64 * 64], dr = new float[3 * 64 * 64];
-        d.pair(new SplittableRandom(1), s, dr, 0);
+        d.pair(new SplittableRandom(1), TrainParams.UNLIMITED_GAP, s, dr, 0);
         assertFalse(java.util.Arrays.equals(s, dr), "source and driving are different frames");
         assertTrue(CreatureDataset.TEST_IDENTITY > 50);
     }

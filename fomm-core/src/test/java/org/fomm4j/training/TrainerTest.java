@@ -51,7 +51,7 @@ class TrainerTest {
             return 1;
         }
 
-        public void pair(SplittableRandom rng, float[] s, float[] d, int offset) {
+        public void pair(SplittableRandom rng, int maxFrameGap, float[] s, float[] d, int offset) {
             System.arraycopy(source, 0, s, offset, source.length);
             System.arraycopy(driving, 0, d, offset, driving.length);
         }

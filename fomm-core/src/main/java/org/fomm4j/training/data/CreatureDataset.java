@@ -13,6 +13,8 @@ public final class CreatureDataset implements TrainingData {
     public static final long TEST_IDENTITY = 1_000_000_000L;
     /** Frames per second of the rendered videos. */
     public static final double FPS = 25;
+    /** Length of a training video: pairs are drawn from times in {@code [0, 8)} seconds. */
+    static final double VIDEO_SECONDS = 8;
 
     private final int height;
     private final int width;
@@ -48,10 +50,14 @@ public final class CreatureDataset implements TrainingData {
     }
 
     @Override
-    public void pair(SplittableRandom rng, float[] source, float[] driving, int offset) {
+    public void pair(SplittableRandom rng, int maxFrameGap, float[] source, float[] driving, int offset) {
         Creature c = Creature.of(rng.nextInt(identities));
         CreatureMotion m = CreatureMotion.of(rng.nextLong());
         double t0 = rng.nextDouble() * 8, t1 = rng.nextDouble() * 8;
+        if (maxFrameGap < VIDEO_SECONDS * FPS) {
+            // Time is continuous here: a gap of up to maxFrameGap frames of 1/FPS seconds, either way.
+            t1 = t0 + (rng.nextDouble() * 2 - 1) * maxFrameGap / FPS;
+        }
         CreatureRenderer.render(c, m.pose(t0), height, width, source, offset);
         CreatureRenderer.render(c, m.pose(t1), height, width, driving, offset);
     }

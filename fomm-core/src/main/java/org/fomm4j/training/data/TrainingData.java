@@ -17,7 +17,8 @@ public interface TrainingData {
 
     /**
      * Writes a random (source, driving) pair of one random training video into {@code source} and
-     * {@code driving} at {@code offset} ({@code 3 H W} floats each).
+     * {@code driving} at {@code offset} ({@code 3 H W} floats each), at most {@code maxFrameGap} frames apart
+     * ({@code TrainParams.UNLIMITED_GAP}: any two frames, as the reference).
      */
-    void pair(SplittableRandom rng, float[] source, float[] driving, int offset);
+    void pair(SplittableRandom rng, int maxFrameGap, float[] source, float[] driving, int offset);
 }

@@ -115,9 +115,15 @@ public final class VideoFolderData implements TrainingData {
     }
 
     @Override
-    public void pair(SplittableRandom rng, float[] source, float[] driving, int offset) {
+    public void pair(SplittableRandom rng, int maxFrameGap, float[] source, float[] driving, int offset) {
         float[][] f = frames(rng.nextInt(videos.size()));
-        int a = rng.nextInt(f.length), b = rng.nextInt(f.length);
+        int a = rng.nextInt(f.length), b;
+        if (maxFrameGap >= f.length - 1) {
+            b = rng.nextInt(f.length);
+        } else {
+            int lo = Math.max(0, a - maxFrameGap), hi = Math.min(f.length - 1, a + maxFrameGap);
+            b = lo + rng.nextInt(hi - lo + 1);
+        }
         System.arraycopy(f[a], 0, source, offset, f[a].length);
         System.arraycopy(f[b], 0, driving, offset, f[b].length);
     }
