@@ -64,9 +64,10 @@ final class TrainCommand implements Callable<Integer> {
             long now = System.nanoTime();
             if (now - lastPrint[0] > 10e9 || s.step() <= 3) {
                 lastPrint[0] = now;
-                out.printf(Locale.ROOT, "step %d epoch %d  loss %.4f  (reconstruction %.4f, equivariance %.4f + %.4f)  lr %.2g  %.1f samples/s%n",
+                out.printf(Locale.ROOT, "step %d epoch %d  loss %.4f  (reconstruction %.4f, equivariance %.4f + %.4f)  lr %.2g  %s%.1f samples/s%n",
                         s.step(), s.epoch(), s.total(), s.reconstruction(), s.equivarianceValue(), s.equivarianceJacobian(),
-                        s.learningRate(), s.samplesPerSecond());
+                        s.learningRate(), s.maxFrameGap() == org.fomm4j.training.TrainParams.UNLIMITED_GAP ? ""
+                                : "gap <= " + s.maxFrameGap() + " frames  ", s.samplesPerSecond());
                 out.flush();
             }
         });

@@ -45,9 +45,10 @@ public final class Trainer {
     private final ExecutorService shardThreads;
     private long step;
 
-    /** The losses of one step (weighted as in the total) and its time. */
+    /** The losses of one step (weighted as in the total), its time, and the frame gap its pairs had at most
+     * ({@link TrainParams#UNLIMITED_GAP} without {@code max_frame_gap}). */
     public record StepResult(long step, int epoch, double total, double reconstruction, double equivarianceValue,
-                             double equivarianceJacobian, double seconds, double learningRate, int batch) {
+                             double equivarianceJacobian, double seconds, double learningRate, int batch, int maxFrameGap) {
         public double samplesPerSecond() {
             return batch / seconds;
         }
@@ -170,7 +171,7 @@ public final class Trainer {
             throw new ArithmeticException("training diverged at step " + step + ": loss " + losses[0]);
         }
         return new StepResult(step, epoch, losses[0], losses[1], losses[2], losses[3],
-                (System.nanoTime() - t0) / 1e9, adamGenerator.learningRate(), batch);
+                (System.nanoTime() - t0) / 1e9, adamGenerator.learningRate(), batch, gap);
     }
 
     /** Forward and backward of the whole batch on one tape; {total, reconstruction, eq. value, eq. jacobian}. */
