@@ -429,10 +429,22 @@ public class ScalarKernels implements Kernels {
                 sum += e;
             }
             for (int i = 0; i < len; i++) {
-                out[base + i] /= sum;
+                out[base + i] = flushNegligible(out[base + i] / sum);
             }
         }
         return Tensor.of(out, x.shape());
+    }
+
+    /**
+     * Softmax weights below this are 0: they are far below float32's resolution of their sum (2^-24), and
+     * left in they make subnormal products downstream, which are slow on every x86 core (see
+     * {@code PanamaMaps.softmaxSpatial}).
+     */
+    static final float NEGLIGIBLE = 0x1p-100f;
+
+    /** {@code v}, or 0 where it is below {@link #NEGLIGIBLE}. */
+    static float flushNegligible(float v) {
+        return v < NEGLIGIBLE ? 0f : v;
     }
 
     @Override
@@ -455,7 +467,7 @@ public class ScalarKernels implements Kernels {
                     sum += e;
                 }
                 for (int ch = 0; ch < c; ch++) {
-                    out[base + ch * hw] /= sum;
+                    out[base + ch * hw] = flushNegligible(out[base + ch * hw] / sum);
                 }
             }
         }

@@ -9,6 +9,9 @@ public final class Heatmaps {
     private Heatmaps() {
     }
 
+    /** {@code ln(2^-100)}: below it a Gaussian is 0 rather than a value whose products go subnormal (slow). */
+    private static final float NEGLIGIBLE_EXP = -69.3f;
+
     /**
      * {@code exp(-0.5 * |grid - kp|^2 / variance)}, computed in float32 as the reference does.
      *
@@ -25,7 +28,9 @@ public final class Heatmaps {
                 float dy = gy[y] - my;
                 for (int x = 0; x < w; x++) {
                     float dx = gx[x] - mx;
-                    out[(p * h + y) * w + x] = (float) Math.exp(-0.5f * (dx * dx + dy * dy) / variance);
+                    float arg = -0.5f * (dx * dx + dy * dy) / variance;
+                    // 0 far from the keypoint, rather than tiny values whose products are subnormal (slow).
+                    out[(p * h + y) * w + x] = arg < NEGLIGIBLE_EXP ? 0f : (float) Math.exp(arg);
                 }
             }
         }
