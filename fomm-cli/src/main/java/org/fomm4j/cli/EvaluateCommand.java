@@ -91,6 +91,8 @@ final class EvaluateCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "motion keypoint distance %.2f px   (no motion: %.2f px), over %d joints%n", r.akd(),
                     r.identityAkd(), r.pointCount());
         }
+        out.printf(Locale.ROOT, "frame 0 (driven by itself) L1 %.4f; source keypoint pairs closer than 1 px: %.0f%%%n",
+                r.firstFrameL1(), 100 * r.collapsedKeypointShare());
         return 0;
     }
 }

@@ -147,6 +147,10 @@ class TrainCliTest {
         Matcher k = Pattern.compile("motion keypoint distance ([0-9.]+) px .*no motion: ([0-9.]+) px").matcher(r.out());
         assertTrue(k.find(), r.out());
         assertTrue(Double.parseDouble(k.group(1)) < 0.9 * Double.parseDouble(k.group(2)), r.out());
+        Matcher f = Pattern.compile("frame 0 \\(driven by itself\\) L1 ([0-9.]+); source keypoint pairs closer than 1 px: (\\d+)%").matcher(r.out());
+        assertTrue(f.find(), r.out());
+        // Frame 0 is the easiest frame: the source drives itself.
+        assertTrue(Double.parseDouble(f.group(1)) < l1, r.out());
     }
 
     @Test

@@ -17,6 +17,11 @@ import org.fomm4j.tensor.Tensor;
  * motion field (the backward flow tells where in the source that pixel comes from) and compared with the
  * same joint's true position in the source frame, in pixels of the frame; the baseline is the identity
  * motion (the joint's driving position itself).
+ *
+ * <p>Two diagnostics of how training went wrong, when it did: the L1 of frame 0 alone, where the driving
+ * frame is the source (identity motion, so any error there is the generator's own blur), and the share of
+ * source keypoint pairs closer than one pixel (keypoints that collapsed onto each other carry no separate
+ * motion).
  */
 public final class Evaluation {
     private Evaluation() {
@@ -34,7 +39,7 @@ public final class Evaluation {
 
     /** Sums over videos; {@link #l1()} etc. are the means. */
     public record Report(int videos, long frames, double l1Sum, double copySum, long pointCount, double akdSum,
-                         double identityAkdSum) {
+                         double identityAkdSum, double firstFrameL1Sum, long kpPairs, long kpCollapsedPairs) {
         public double l1() {
             return l1Sum / frames;
         }
@@ -52,14 +57,25 @@ public final class Evaluation {
             return pointCount == 0 ? Double.NaN : identityAkdSum / pointCount;
         }
 
+        /** Mean L1 of frame 0, which drives the model with its own source (the generator's error alone). */
+        public double firstFrameL1() {
+            return firstFrameL1Sum / videos;
+        }
+
+        /** Fraction of source keypoint pairs (over all videos) less than one pixel apart. */
+        public double collapsedKeypointShare() {
+            return kpPairs == 0 ? 0 : (double) kpCollapsedPairs / kpPairs;
+        }
+
         Report plus(Report o) {
             return new Report(videos + o.videos, frames + o.frames, l1Sum + o.l1Sum, copySum + o.copySum,
-                    pointCount + o.pointCount, akdSum + o.akdSum, identityAkdSum + o.identityAkdSum);
+                    pointCount + o.pointCount, akdSum + o.akdSum, identityAkdSum + o.identityAkdSum,
+                    firstFrameL1Sum + o.firstFrameL1Sum, kpPairs + o.kpPairs, kpCollapsedPairs + o.kpCollapsedPairs);
         }
     }
 
     public static Report empty() {
-        return new Report(0, 0, 0, 0, 0, 0, 0);
+        return new Report(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
     /** Evaluates one video and adds it to {@code sum}. */
@@ -67,9 +83,12 @@ public final class Evaluation {
         int h = model.config().frameHeight(), w = model.config().frameWidth();
         float[] first = v.frame(0);
         float[] firstPoints = v.points(0);
-        double l1 = 0, copy = 0, akd = 0, identity = 0;
-        long points = 0;
+        double l1 = 0, copy = 0, akd = 0, identity = 0, firstFrame = 0;
+        long points = 0, pairs = 0, collapsed = 0;
         try (FommAnimator a = new FommAnimator(model, Tensor.of(first, 1, 3, h, w), AnimationMode.STANDARD)) {
+            float[] kp = a.kpSource().value().data();
+            pairs = (long) (kp.length / 2) * (kp.length / 2 - 1) / 2;
+            collapsed = collapsedPairs(kp, w, h);
             for (int i = 0; i < v.frames(); i++) {
                 float[] real = v.frame(i);
                 FommAnimator.Frame f = a.animate(Tensor.of(real, 1, 3, h, w), false);
@@ -80,6 +99,9 @@ public final class Evaluation {
                     c += Math.abs(first[p] - real[p]);
                 }
                 l1 += s / real.length;
+                if (i == 0) {
+                    firstFrame = s / real.length;
+                }
                 copy += c / real.length;
                 float[] pts = v.points(i);
                 if (pts != null && firstPoints != null && f.generator().denseMotion() != null) {
@@ -93,7 +115,23 @@ public final class Evaluation {
                 }
             }
         }
-        return sum.plus(new Report(1, v.frames(), l1, copy, points, akd, identity));
+        return sum.plus(new Report(1, v.frames(), l1, copy, points, akd, identity, firstFrame, pairs, collapsed));
+    }
+
+    /**
+     * Pairs of keypoints ({@code [K * 2]}, {@code (x, y)} in {@code [-1, 1]}) less than one pixel apart in a
+     * {@code w x h} frame.
+     */
+    static long collapsedPairs(float[] kp, int w, int h) {
+        long n = 0;
+        for (int i = 0; i < kp.length / 2; i++) {
+            for (int j = i + 1; j < kp.length / 2; j++) {
+                if (pixels(kp[2 * i] - kp[2 * j], kp[2 * i + 1] - kp[2 * j + 1], w, h) < 1) {
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     private static double pixels(double dx, double dy, int w, int h) {
