@@ -64,8 +64,9 @@ final class TrainCommand implements Callable<Integer> {
             long now = System.nanoTime();
             if (now - lastPrint[0] > 10e9 || s.step() <= 3) {
                 lastPrint[0] = now;
-                out.printf(Locale.ROOT, "step %d epoch %d  loss %.4f  (reconstruction %.4f, equivariance %.4f + %.4f)  lr %.2g  %s%.1f samples/s%n",
+                out.printf(Locale.ROOT, "step %d epoch %d  loss %.4f  (reconstruction %.4f, equivariance %.4f + %.4f%s)  lr %.2g  %s%.1f samples/s%n",
                         s.step(), s.epoch(), s.total(), s.reconstruction(), s.equivarianceValue(), s.equivarianceJacobian(),
+                        s.keypointSeparation() == 0 ? "" : String.format(Locale.ROOT, ", separation %.4f", s.keypointSeparation()),
                         s.learningRate(), s.maxFrameGap() == org.fomm4j.training.TrainParams.UNLIMITED_GAP ? ""
                                 : "gap <= " + s.maxFrameGap() + " frames  ", s.samplesPerSecond());
                 out.flush();

@@ -16,7 +16,9 @@ import org.fomm4j.training.autograd.Var;
  * reference's VGG-19 perceptual loss on the same pyramid, whose ImageNet weights we do not ship.
  * Equivariance value: {@code |kp_d - T(kp(T^-1 frame))|} (mean); equivariance jacobian:
  * {@code |I - J_d^-1 (dT/dz J(T^-1 frame))|} (mean), each times its weight. The GAN terms (weight 0 in the
- * official configs) are not computed.
+ * official configs) are not computed. Our addition, when its weight is not 0: the keypoint separation prior
+ * ({@link LossOps#keypointSeparation}), the mean of its value on the source and on the driving keypoints,
+ * times its weight.
  */
 public final class GeneratorFullModel {
     private final FommTrainingModel model;
@@ -41,7 +43,7 @@ public final class GeneratorFullModel {
     public record Result(FommTrainingModel.Keypoints kpSource, FommTrainingModel.Keypoints kpDriving,
                          FommTrainingModel.Generated generated, Var[] reconstruction, Var reconstructionLoss,
                          Var transformedFrame, FommTrainingModel.Keypoints transformedKp, Var transformJacobian,
-                         Var equivarianceValue, Var equivarianceJacobian, Var total) {
+                         Var equivarianceValue, Var equivarianceJacobian, Var keypointSeparation, Var total) {
     }
 
     /**
@@ -85,6 +87,12 @@ public final class GeneratorFullModel {
                         new float[] {(float) params.equivarianceJacobian()});
             }
         }
+        Var separation = null;
+        if (params.keypointSeparation() != 0) {
+            float sigma = (float) params.keypointSeparationSigma(), half = (float) (params.keypointSeparation() / 2);
+            separation = LossOps.weightedSum(t, new Var[] {LossOps.keypointSeparation(t, kpS.value(), sigma),
+                    LossOps.keypointSeparation(t, kpD.value(), sigma)}, new float[] {half, half});
+        }
         java.util.List<Var> terms = new java.util.ArrayList<>();
         terms.add(recLoss);
         if (eqValue != null) {
@@ -93,9 +101,12 @@ public final class GeneratorFullModel {
         if (eqJac != null) {
             terms.add(eqJac);
         }
+        if (separation != null) {
+            terms.add(separation);
+        }
         float[] ones = new float[terms.size()];
         java.util.Arrays.fill(ones, 1f);
         Var total = LossOps.weightedSum(t, terms.toArray(Var[]::new), ones);
-        return new Result(kpS, kpD, gen, rec, recLoss, transformed, kpT, tJac, eqValue, eqJac, total);
+        return new Result(kpS, kpD, gen, rec, recLoss, transformed, kpT, tJac, eqValue, eqJac, separation, total);
     }
 }

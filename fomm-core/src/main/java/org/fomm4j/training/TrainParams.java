@@ -20,11 +20,17 @@ import org.fomm4j.config.YamlConfig;
  * driving frame, growing linearly from {@code start} at the first step to {@code end} at the last step of
  * {@code num_epochs}: a curriculum from small motions, whose reconstruction gradient still tells the
  * keypoints where to go, to large ones. {@code maxFrameGap} is {@code null} when unlimited.
+ *
+ * <p>{@code loss_weights.keypoint_separation} (our addition, default 0 as the reference): the weight of
+ * {@link org.fomm4j.training.autograd.LossOps#keypointSeparation} on the source and driving keypoints, with
+ * length scale {@code loss_weights.keypoint_separation_sigma} (default 0.1, in {@code [-1, 1]} units). It
+ * counters the keypoints' collapse onto one point, which the equivariance losses alone allow.
  */
 public record TrainParams(int numEpochs, int numRepeats, int[] epochMilestones, double lrGenerator, double lrKpDetector,
                           int batchSize, double[] scales, int checkpointFreq, double sigmaAffine, double sigmaTps,
                           int pointsTps, double[] reconstructionWeights, double equivarianceValue,
-                          double equivarianceJacobian, int[] maxFrameGap) {
+                          double equivarianceJacobian, int[] maxFrameGap, double keypointSeparation,
+                          double keypointSeparationSigma) {
 
     /** Largest frame gap a pair may have: {@link TrainingData}'s "unlimited". */
     public static final int UNLIMITED_GAP = Integer.MAX_VALUE;
@@ -69,7 +75,16 @@ public record TrainParams(int numEpochs, int numRepeats, int[] epochMilestones, 
                 scales, tp.path("checkpoint_freq").asInt(50), tr.path("sigma_affine").asDouble(0.05),
                 tr.path("sigma_tps").asDouble(0.005), tr.path("points_tps").asInt(5), rec,
                 lw.path("equivariance_value").asDouble(10), lw.path("equivariance_jacobian").asDouble(10),
-                frameGap(tp.get("max_frame_gap")));
+                frameGap(tp.get("max_frame_gap")), number(lw, "keypoint_separation", 0),
+                number(lw, "keypoint_separation_sigma", 0.1));
+        if (!(p.keypointSeparation >= 0 && p.keypointSeparation <= 1e6)) {
+            throw new ConfigException("config: train_params.loss_weights.keypoint_separation must be in [0, 1e6], got "
+                    + lw.get("keypoint_separation"));
+        }
+        if (!(p.keypointSeparationSigma > 0 && p.keypointSeparationSigma <= 10)) {
+            throw new ConfigException("config: train_params.loss_weights.keypoint_separation_sigma must be in (0, 10], got "
+                    + lw.get("keypoint_separation_sigma"));
+        }
         if (p.batchSize < 1 || p.batchSize > 4096) {
             throw new ConfigException("config: train_params.batch_size must be in [1, 4096], got " + p.batchSize);
         }
@@ -80,6 +95,12 @@ public record TrainParams(int numEpochs, int numRepeats, int[] epochMilestones, 
             throw new ConfigException("config: train_params.transform_params.points_tps must be in [2, 64], got " + p.pointsTps);
         }
         return p;
+    }
+
+    /** {@code loss_weights.name}, or {@code dflt} when absent; NaN (refused by the range checks) when not a number. */
+    private static double number(JsonNode parent, String name, double dflt) {
+        JsonNode n = parent.get(name);
+        return n == null || n.isNull() ? dflt : n.isNumber() ? n.asDouble() : Double.NaN;
     }
 
     private static int[] frameGap(JsonNode n) {

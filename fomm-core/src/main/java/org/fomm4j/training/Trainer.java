@@ -48,7 +48,8 @@ public final class Trainer {
     /** The losses of one step (weighted as in the total), its time, and the frame gap its pairs had at most
      * ({@link TrainParams#UNLIMITED_GAP} without {@code max_frame_gap}). */
     public record StepResult(long step, int epoch, double total, double reconstruction, double equivarianceValue,
-                             double equivarianceJacobian, double seconds, double learningRate, int batch, int maxFrameGap) {
+                             double equivarianceJacobian, double keypointSeparation, double seconds, double learningRate,
+                             int batch, int maxFrameGap) {
         public double samplesPerSecond() {
             return batch / seconds;
         }
@@ -170,11 +171,11 @@ public final class Trainer {
         if (!Double.isFinite(losses[0])) {
             throw new ArithmeticException("training diverged at step " + step + ": loss " + losses[0]);
         }
-        return new StepResult(step, epoch, losses[0], losses[1], losses[2], losses[3],
+        return new StepResult(step, epoch, losses[0], losses[1], losses[2], losses[3], losses[4],
                 (System.nanoTime() - t0) / 1e9, adamGenerator.learningRate(), batch, gap);
     }
 
-    /** Forward and backward of the whole batch on one tape; {total, reconstruction, eq. value, eq. jacobian}. */
+    /** Forward and backward of the whole batch on one tape; {total, reconstruction, eq. value, eq. jacobian, separation}. */
     private double[] wholeBatch(float[] source, float[] driving, EquivarianceTransform transform) {
         int h = data.frameHeight(), w = data.frameWidth();
         Tape tape = new Tape();
@@ -251,9 +252,9 @@ public final class Trainer {
                 g[j] *= scale;
             }
         }
-        double[] mean = new double[4];
+        double[] mean = new double[5];
         for (double[] l : losses) {
-            for (int j = 0; j < 4; j++) {
+            for (int j = 0; j < mean.length; j++) {
                 mean[j] += l[j] / shards;
             }
         }
@@ -263,7 +264,8 @@ public final class Trainer {
     private static double[] losses(GeneratorFullModel.Result r) {
         return new double[] {r.total().item(), r.reconstructionLoss().item(),
                 r.equivarianceValue() == null ? 0 : r.equivarianceValue().item(),
-                r.equivarianceJacobian() == null ? 0 : r.equivarianceJacobian().item()};
+                r.equivarianceJacobian() == null ? 0 : r.equivarianceJacobian().item(),
+                r.keypointSeparation() == null ? 0 : r.keypointSeparation().item()};
     }
 
     private static void rethrow(Throwable e) {

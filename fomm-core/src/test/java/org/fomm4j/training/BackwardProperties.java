@@ -150,6 +150,16 @@ class BackwardProperties {
     }
 
     @Property(tries = 10)
+    void keypointSeparation(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll @IntRange(min = 1, max = 11) int k,
+                            @ForAll @IntRange(min = 5, max = 40) int sigmaHundredths, @ForAll long seed) {
+        Random rng = new Random(seed);
+        Var kp = GradientCheck.random(rng, true, 0.3, n, k, 2);
+        float sigma = sigmaHundredths / 100f;
+        GradientCheck.check("keypoint separation", in -> LossOps.keypointSeparation(GradientCheck.tape(), in[0], sigma),
+                new Var[] {kp}, 1e-3, RTOL, 1e-3, seed);
+    }
+
+    @Property(tries = 10)
     void equivarianceTransform(@ForAll @IntRange(min = 1, max = 7) int points, @ForAll long seed) {
         Random rng = new Random(seed);
         EquivarianceTransform tr = EquivarianceTransform.random(2, 0.05, 0.05, 5, rng);

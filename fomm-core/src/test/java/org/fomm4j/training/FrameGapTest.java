@@ -67,4 +67,28 @@ class FrameGapTest {
         }
         return sum / frame;
     }
+
+    /** {@code loss_weights.keypoint_separation}: off unless asked for, its value a Gaussian of the distance. */
+    @Test
+    void keypointSeparationIsOffByDefaultAndChecked() throws Exception {
+        TrainParams off = params(null);
+        assertEquals(0, off.keypointSeparation());
+        assertEquals(0.1, off.keypointSeparationSigma());
+        ObjectMapper json = new ObjectMapper();
+        TrainParams on = TrainParams.fromTree(json.readTree(
+                "{\"train_params\": {\"loss_weights\": {\"keypoint_separation\": 2, \"keypoint_separation_sigma\": 0.2}}}"));
+        assertEquals(2, on.keypointSeparation());
+        assertEquals(0.2, on.keypointSeparationSigma());
+        for (String bad : new String[] {"\"keypoint_separation\": -1", "\"keypoint_separation_sigma\": 0",
+                "\"keypoint_separation\": \"lots\""}) {
+            ConfigException e = assertThrows(ConfigException.class,
+                    () -> TrainParams.fromTree(json.readTree("{\"train_params\": {\"loss_weights\": {" + bad + "}}}")), bad);
+            assertTrue(e.getMessage().contains("keypoint_separation"), e.getMessage());
+        }
+        // Two samples: one pair 3 sigma apart (exp(-4.5)), one pair on top of each other (1).
+        org.fomm4j.training.autograd.Var kp = new org.fomm4j.training.autograd.Var(
+                new float[] {0, 0, 0.3f, 0, 0.5f, 0.5f, 0.5f, 0.5f}, false, 2, 2, 2);
+        float v = org.fomm4j.training.autograd.LossOps.keypointSeparation(new org.fomm4j.training.autograd.Tape(), kp, 0.1f).item();
+        assertEquals((Math.exp(-4.5) + 1) / 2, v, 1e-6);
+    }
 }

@@ -103,7 +103,7 @@ public final class TrainingJob {
             trainer.restore(resumed.optimizer(), resumed.step());
         } else if (!o.resume() || !Files.exists(log)) {
             Files.writeString(log, "step,epoch,loss_total,loss_reconstruction,loss_equivariance_value,"
-                    + "loss_equivariance_jacobian,learning_rate,seconds,samples_per_second\n", StandardCharsets.UTF_8);
+                    + "loss_equivariance_jacobian,learning_rate,seconds,samples_per_second,loss_keypoint_separation\n", StandardCharsets.UTF_8);
         }
         long endStep = o.steps() > 0 ? trainer.step() + o.steps() : params.numEpochs() * trainer.stepsPerEpoch();
         long start = System.nanoTime();
@@ -163,9 +163,9 @@ public final class TrainingJob {
         while (trainer.step() < endStep && System.nanoTime() < deadline && !interrupted.get()) {
             last = trainer.trainStep();
             done++;
-            pending.append(String.format(Locale.ROOT, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.3g,%.4f,%.2f%n", last.step(), last.epoch(),
+            pending.append(String.format(Locale.ROOT, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.3g,%.4f,%.2f,%.6f%n", last.step(), last.epoch(),
                     last.total(), last.reconstruction(), last.equivarianceValue(), last.equivarianceJacobian(),
-                    last.learningRate(), last.seconds(), last.samplesPerSecond()));
+                    last.learningRate(), last.seconds(), last.samplesPerSecond(), last.keypointSeparation()));
             if (progress != null) {
                 progress.accept(last);
             }
