@@ -17,7 +17,7 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", required = true, description = "model and train_params in the official YAML layout (e.g. configs/creatures-64.yaml)")
+    @Option(names = "--config", required = true, description = "model and train_params in the official YAML layout (e.g. configs/creatures-64-separation.yaml)")
     Path config;
 
     @Option(names = "--data", defaultValue = "creatures",

@@ -133,9 +133,11 @@ class TrainCliTest {
 
     /**
      * What the built-in model achieves on held-out creatures (identities and motions the training never
-     * saw), measured at 0.79 of the source-copy L1 and 0.76 of the no-motion joint distance over 20 videos:
-     * better than repeating the source and than no motion. The issue's goal (L1 well under half of repeating
-     * the source) is not reached yet; this test guards what is, with margin for the 4 videos it runs.
+     * saw), measured over 100 videos at 0.71 of the source-copy L1 and 0.67 of the no-motion joint distance
+     * (0.72 and 0.69 on the 4 videos this test runs), with no source keypoint pair closer than a pixel (the
+     * previous model, trained without the separation prior: 0.78, 0.77 and 66% of pairs collapsed). The
+     * issue's goal (L1 well under half of repeating the source) is not reached yet; this test guards what
+     * is, with margin.
      */
     @Test
     void builtInModelBeatsRepeatingTheSourceOnHeldOutCreatures() {
@@ -143,14 +145,15 @@ class TrainCliTest {
         Matcher m = Pattern.compile("reconstruction L1 ([0-9.]+) .*source frame: ([0-9.]+)").matcher(r.out());
         assertTrue(m.find(), r.out());
         double l1 = Double.parseDouble(m.group(1)), copy = Double.parseDouble(m.group(2));
-        assertTrue(l1 < 0.9 * copy, "L1 " + l1 + " not below 0.9 of repeating the source (" + copy + ")");
+        assertTrue(l1 < 0.8 * copy, "L1 " + l1 + " not below 0.8 of repeating the source (" + copy + ")");
         Matcher k = Pattern.compile("motion keypoint distance ([0-9.]+) px .*no motion: ([0-9.]+) px").matcher(r.out());
         assertTrue(k.find(), r.out());
-        assertTrue(Double.parseDouble(k.group(1)) < 0.9 * Double.parseDouble(k.group(2)), r.out());
+        assertTrue(Double.parseDouble(k.group(1)) < 0.8 * Double.parseDouble(k.group(2)), r.out());
         Matcher f = Pattern.compile("frame 0 \\(driven by itself\\) L1 ([0-9.]+); source keypoint pairs closer than 1 px: (\\d+)%").matcher(r.out());
         assertTrue(f.find(), r.out());
         // Frame 0 is the easiest frame: the source drives itself.
         assertTrue(Double.parseDouble(f.group(1)) < l1, r.out());
+        assertTrue(Integer.parseInt(f.group(2)) < 10, "keypoints collapsed: " + r.out());
     }
 
     @Test

@@ -4,8 +4,9 @@ import org.fomm4j.tensor.Tensor;
 
 /**
  * What the model sees, as the reference's {@code Visualizer} draws it: source | driving | result side by
- * side, the keypoints as filled discs of radius {@value #KP_SIZE} ({@code visualizer_params.kp_size} of
- * the vox configs) in matplotlib's {@code gist_rainbow} colours by keypoint index ({@code kp / num_kp}),
+ * side, the keypoints as filled discs of radius {@value #KP_SIZE} on a 256x256 frame
+ * ({@code visualizer_params.kp_size} of the vox configs; on smaller frames the radius shrinks with the
+ * frame, to at least 1.5 pixels, so that ten keypoints on a 64x64 frame do not hide the subject) in matplotlib's {@code gist_rainbow} colours by keypoint index ({@code kp / num_kp}),
  * on the source (its keypoints) and on the driving frame (the detector's keypoints of that frame); for
  * TPSMM, its occlusion masks after them, as the reference shows them.
  */
@@ -76,16 +77,22 @@ public final class Visualization {
         return Tensor.of(out, 1, 3, h, n * w);
     }
 
+    /** The disc radius in pixels: {@link #KP_SIZE} at 256 pixels and above, less on smaller frames, at least 1.5. */
+    static double radius(int h, int w) {
+        return Math.max(1.5, KP_SIZE * Math.min(1.0, Math.min(h, w) / 256.0));
+    }
+
     /** A copy of {@code image} with the keypoints drawn (skimage's {@code circle(y, x, kp_size)} discs). */
     static Tensor withKeypoints(Tensor image, Tensor kp) {
         int h = image.dim(2), w = image.dim(3), k = kp.dim(1);
+        double r = radius(h, w);
         float[] out = image.toArray();
         for (int i = 0; i < k; i++) {
             double cx = w * (kp.get(2 * i) + 1) / 2, cy = h * (kp.get(2 * i + 1) + 1) / 2;
             double[] rgb = colour((double) i / k);
-            for (int y = (int) Math.floor(cy - KP_SIZE); y <= (int) Math.ceil(cy + KP_SIZE); y++) {
-                for (int x = (int) Math.floor(cx - KP_SIZE); x <= (int) Math.ceil(cx + KP_SIZE); x++) {
-                    if (y < 0 || y >= h || x < 0 || x >= w || (x - cx) * (x - cx) + (y - cy) * (y - cy) >= KP_SIZE * KP_SIZE) {
+            for (int y = (int) Math.floor(cy - r); y <= (int) Math.ceil(cy + r); y++) {
+                for (int x = (int) Math.floor(cx - r); x <= (int) Math.ceil(cx + r); x++) {
+                    if (y < 0 || y >= h || x < 0 || x >= w || (x - cx) * (x - cx) + (y - cy) * (y - cy) >= r * r) {
                         continue;
                     }
                     for (int c = 0; c < 3; c++) {

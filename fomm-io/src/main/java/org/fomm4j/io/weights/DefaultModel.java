@@ -8,7 +8,7 @@ import java.nio.file.StandardCopyOption;
 
 /**
  * The model shipped inside this library: a FOMM trained by {@code fomm train} on the procedural creatures
- * ({@code configs/creatures-64.yaml}, 64x64 frames, see {@code weights/README.md}), used by
+ * ({@code configs/creatures-64-separation.yaml}, 64x64 frames, see {@code weights/README.md}), used by
  * {@code fomm animate} when no {@code --model} is given. Published face models cannot be bundled or
  * downloaded; this one shows what the method does on a category it was trained for.
  */
