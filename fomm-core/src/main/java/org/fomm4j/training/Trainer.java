@@ -45,8 +45,9 @@ public final class Trainer {
     private final ExecutorService shardThreads;
     private long step;
 
-    /** The losses of one step (weighted as in the total), its time, and the frame gap its pairs had at most
-     * ({@link TrainParams#UNLIMITED_GAP} without {@code max_frame_gap}). */
+    /** The losses of one step (weighted as in the total; {@code keypointSeparation} 0 when its weight is),
+     * its time, and the frame gap its pairs had at most ({@link TrainParams#UNLIMITED_GAP} without
+     * {@code max_frame_gap}). */
     public record StepResult(long step, int epoch, double total, double reconstruction, double equivarianceValue,
                              double equivarianceJacobian, double keypointSeparation, double seconds, double learningRate,
                              int batch, int maxFrameGap) {

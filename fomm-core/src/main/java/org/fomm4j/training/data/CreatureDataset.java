@@ -53,7 +53,7 @@ public final class CreatureDataset implements TrainingData {
     public void pair(SplittableRandom rng, int maxFrameGap, float[] source, float[] driving, int offset) {
         Creature c = Creature.of(rng.nextInt(identities));
         CreatureMotion m = CreatureMotion.of(rng.nextLong());
-        double t0 = rng.nextDouble() * 8, t1 = rng.nextDouble() * 8;
+        double t0 = rng.nextDouble() * VIDEO_SECONDS, t1 = rng.nextDouble() * VIDEO_SECONDS;
         if (maxFrameGap < VIDEO_SECONDS * FPS) {
             // Time is continuous here: a gap of up to maxFrameGap frames of 1/FPS seconds, either way.
             t1 = t0 + (rng.nextDouble() * 2 - 1) * maxFrameGap / FPS;

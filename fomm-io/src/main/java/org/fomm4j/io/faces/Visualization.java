@@ -6,7 +6,8 @@ import org.fomm4j.tensor.Tensor;
  * What the model sees, as the reference's {@code Visualizer} draws it: source | driving | result side by
  * side, the keypoints as filled discs of radius {@value #KP_SIZE} on a 256x256 frame
  * ({@code visualizer_params.kp_size} of the vox configs; on smaller frames the radius shrinks with the
- * frame, to at least 1.5 pixels, so that ten keypoints on a 64x64 frame do not hide the subject) in matplotlib's {@code gist_rainbow} colours by keypoint index ({@code kp / num_kp}),
+ * frame, to at least 1.5 pixels, so that ten keypoints on a 64x64 frame do not hide the subject) in
+ * matplotlib's {@code gist_rainbow} colours by keypoint index ({@code kp / num_kp}),
  * on the source (its keypoints) and on the driving frame (the detector's keypoints of that frame); for
  * TPSMM, its occlusion masks after them, as the reference shows them.
  */
