@@ -11,6 +11,8 @@ package org.fomm4j.training.data;
  */
 public final class CreatureRenderer {
     public static final int JOINTS = 10;
+    private static final float[] EYE_WHITE = {0.98f, 0.98f, 0.98f};
+    private static final float[] PUPIL = {0.05f, 0.05f, 0.08f};
 
     private CreatureRenderer() {
     }
@@ -68,6 +70,17 @@ public final class CreatureRenderer {
         int plane = height * width;
         double bgCos = Math.cos(c.backgroundAngle()), bgSin = Math.sin(c.backgroundAngle());
         float[] rgb = new float[3];
+        // Everything below that does not depend on the pixel is computed once per frame (it was once per
+        // pixel: Math.atan2 alone took 3.5% of a training step's profile); the values are the same doubles.
+        double patternCos = Math.cos(c.patternAngle()), patternSin = Math.sin(c.patternAngle());
+        double hr = c.headRadius() * s;
+        double ha = Math.atan2(p[2][0] - p[1][0], -(p[2][1] - p[1][1]));
+        double haCos = Math.cos(ha), haSin = Math.sin(ha);
+        double[] eyeX = new double[2], eyeY = new double[2];
+        for (int e = 0, side = -1; side <= 1; side += 2, e++) {
+            eyeX[e] = p[2][0] + haCos * side * hr * 0.4 + haSin * hr * 0.25;
+            eyeY[e] = p[2][1] + haSin * side * hr * 0.4 - haCos * hr * 0.25;
+        }
         for (int yi = 0; yi < height; yi++) {
             double y = 2.0 * yi / (height - 1) - 1;
             for (int xi = 0; xi < width; xi++) {
@@ -96,10 +109,10 @@ public final class CreatureRenderer {
                 double dBody = (e - 1) * Math.min(rx, ry);
                 double cov = coverage(dBody, pixel);
                 if (cov > 0) {
-                    double u = (lx * Math.cos(c.patternAngle()) + ly * Math.sin(c.patternAngle())) / s;
+                    double u = (lx * patternCos + ly * patternSin) / s;
                     double pat;
                     if (c.spots()) {
-                        double v = (-lx * Math.sin(c.patternAngle()) + ly * Math.cos(c.patternAngle())) / s;
+                        double v = (-lx * patternSin + ly * patternCos) / s;
                         pat = Math.max(0, Math.sin(u * c.patternFrequency()) * Math.sin(v * c.patternFrequency()));
                         pat = pat > 0.5 ? 1 : pat * 2;
                     } else {
@@ -115,14 +128,10 @@ public final class CreatureRenderer {
                 }
                 // Neck and head, with two eyes looking along the head's direction.
                 paint(rgb, c.headColor(), coverage(capsule(x, y, p[1], p[2], c.headRadius() * s * 0.45), pixel));
-                double hr = c.headRadius() * s;
                 paint(rgb, c.headColor(), coverage(hypot(x - p[2][0], y - p[2][1]) - hr, pixel));
-                double ha = Math.atan2(p[2][0] - p[1][0], -(p[2][1] - p[1][1]));
-                for (int side = -1; side <= 1; side += 2) {
-                    double ex = p[2][0] + Math.cos(ha) * side * hr * 0.4 + Math.sin(ha) * hr * 0.25;
-                    double ey = p[2][1] + Math.sin(ha) * side * hr * 0.4 - Math.cos(ha) * hr * 0.25;
-                    paint(rgb, new float[] {0.98f, 0.98f, 0.98f}, coverage(hypot(x - ex, y - ey) - hr * 0.28, pixel));
-                    paint(rgb, new float[] {0.05f, 0.05f, 0.08f}, coverage(hypot(x - ex, y - ey) - hr * 0.14, pixel));
+                for (int eye = 0; eye < 2; eye++) {
+                    paint(rgb, EYE_WHITE, coverage(hypot(x - eyeX[eye], y - eyeY[eye]) - hr * 0.28, pixel));
+                    paint(rgb, PUPIL, coverage(hypot(x - eyeX[eye], y - eyeY[eye]) - hr * 0.14, pixel));
                 }
                 int o = yi * width + xi;
                 for (int k = 0; k < 3; k++) {
