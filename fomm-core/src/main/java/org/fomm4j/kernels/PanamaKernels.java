@@ -314,18 +314,18 @@ final class PanamaKernels extends ScalarKernels {
             }
         }
         int w1 = wb + dwStride, w2 = w1 + dwStride, w3 = w2 + dwStride;
-        dw[wb] += a00.reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
-        dw[wb + 1] += a01.reduceLanes(VectorOperators.ADD) + tail(x, xb + 1, xSample, dy, db, dySample, n, len, body);
-        dw[wb + 2] += a02.reduceLanes(VectorOperators.ADD) + tail(x, xb + 2, xSample, dy, db, dySample, n, len, body);
-        dw[w1] += a10.reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db + len, dySample, n, len, body);
-        dw[w1 + 1] += a11.reduceLanes(VectorOperators.ADD) + tail(x, xb + 1, xSample, dy, db + len, dySample, n, len, body);
-        dw[w1 + 2] += a12.reduceLanes(VectorOperators.ADD) + tail(x, xb + 2, xSample, dy, db + len, dySample, n, len, body);
-        dw[w2] += a20.reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db + 2 * len, dySample, n, len, body);
-        dw[w2 + 1] += a21.reduceLanes(VectorOperators.ADD) + tail(x, xb + 1, xSample, dy, db + 2 * len, dySample, n, len, body);
-        dw[w2 + 2] += a22.reduceLanes(VectorOperators.ADD) + tail(x, xb + 2, xSample, dy, db + 2 * len, dySample, n, len, body);
-        dw[w3] += a30.reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db + 3 * len, dySample, n, len, body);
-        dw[w3 + 1] += a31.reduceLanes(VectorOperators.ADD) + tail(x, xb + 1, xSample, dy, db + 3 * len, dySample, n, len, body);
-        dw[w3 + 2] += a32.reduceLanes(VectorOperators.ADD) + tail(x, xb + 2, xSample, dy, db + 3 * len, dySample, n, len, body);
+        dw[wb] += laneSum(a00) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
+        dw[wb + 1] += laneSum(a01) + tail(x, xb + 1, xSample, dy, db, dySample, n, len, body);
+        dw[wb + 2] += laneSum(a02) + tail(x, xb + 2, xSample, dy, db, dySample, n, len, body);
+        dw[w1] += laneSum(a10) + tail(x, xb, xSample, dy, db + len, dySample, n, len, body);
+        dw[w1 + 1] += laneSum(a11) + tail(x, xb + 1, xSample, dy, db + len, dySample, n, len, body);
+        dw[w1 + 2] += laneSum(a12) + tail(x, xb + 2, xSample, dy, db + len, dySample, n, len, body);
+        dw[w2] += laneSum(a20) + tail(x, xb, xSample, dy, db + 2 * len, dySample, n, len, body);
+        dw[w2 + 1] += laneSum(a21) + tail(x, xb + 1, xSample, dy, db + 2 * len, dySample, n, len, body);
+        dw[w2 + 2] += laneSum(a22) + tail(x, xb + 2, xSample, dy, db + 2 * len, dySample, n, len, body);
+        dw[w3] += laneSum(a30) + tail(x, xb, xSample, dy, db + 3 * len, dySample, n, len, body);
+        dw[w3 + 1] += laneSum(a31) + tail(x, xb + 1, xSample, dy, db + 3 * len, dySample, n, len, body);
+        dw[w3 + 2] += laneSum(a32) + tail(x, xb + 2, xSample, dy, db + 3 * len, dySample, n, len, body);
     }
 
     private static void wg1x3(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
@@ -352,9 +352,9 @@ final class PanamaKernels extends ScalarKernels {
                 a2 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p + 2), a2);
             }
         }
-        dw[wb] += a0.add(b0).reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
-        dw[wb + 1] += a1.add(b1).reduceLanes(VectorOperators.ADD) + tail(x, xb + 1, xSample, dy, db, dySample, n, len, body);
-        dw[wb + 2] += a2.add(b2).reduceLanes(VectorOperators.ADD) + tail(x, xb + 2, xSample, dy, db, dySample, n, len, body);
+        dw[wb] += laneSum(a0.add(b0)) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
+        dw[wb + 1] += laneSum(a1.add(b1)) + tail(x, xb + 1, xSample, dy, db, dySample, n, len, body);
+        dw[wb + 2] += laneSum(a2.add(b2)) + tail(x, xb + 2, xSample, dy, db, dySample, n, len, body);
     }
 
     private static void wg1x1(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
@@ -371,7 +371,17 @@ final class PanamaKernels extends ScalarKernels {
                 a0 = FloatVector.fromArray(SPECIES, dy, d + p).fma(FloatVector.fromArray(SPECIES, x, xs + p), a0);
             }
         }
-        dw[wb] += a0.add(a1).reduceLanes(VectorOperators.ADD) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
+        dw[wb] += laneSum(a0.add(a1)) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
+    }
+
+    /**
+     * The lanes' sum in lane order: {@code reduceLanes(ADD)} on floats sums in an unspecified order that
+     * differs between the interpreter and C2 (measured: lane order interpreted, another order compiled), so
+     * training steps taken before and after the JIT compiled this kernel were not reproducible. Called once
+     * per accumulator after a whole run, so the store costs nothing measurable.
+     */
+    private static float laneSum(FloatVector v) {
+        return (float) VectorMath.sumLanes(v, new float[VL]);
     }
 
     /** The positions {@code [body, len)} of one (output channel, tap) pair, over the batch. */
