@@ -32,6 +32,11 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--videos", defaultValue = "20", description = "videos to evaluate (default: ${DEFAULT-VALUE}; a folder: at most its count)")
     int videos;
 
+    @Option(names = "--split", defaultValue = "test",
+            description = "creatures only: 'test' (held-out identities) or 'train' (training identities 0, 1, ... in the held-out motions: "
+                    + "the gap between the two is how much the model memorized its identities) (default: ${DEFAULT-VALUE})")
+    String split;
+
     @Option(names = "--frames", defaultValue = "50", description = "frames per procedural video (default: ${DEFAULT-VALUE})")
     int frames;
 
@@ -39,6 +44,12 @@ final class EvaluateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (videos < 1 || frames < 2 || videos > 100_000 || frames > 100_000) {
             throw new IllegalArgumentException("--videos must be 1 to 100000 and --frames 2 to 100000");
+        }
+        if (!split.equals("test") && !split.equals("train")) {
+            throw new IllegalArgumentException("--split must be 'test' or 'train', not '" + split + "'");
+        }
+        if (split.equals("train") && !data.equals("creatures")) {
+            throw new IllegalArgumentException("--split train needs --data creatures (a folder is evaluated on its test/ videos)");
         }
         PrintWriter out = spec.commandLine().getOut();
         Path file = model != null ? model : DefaultModel.path();
@@ -48,6 +59,7 @@ final class EvaluateCommand implements Callable<Integer> {
             int h = m.config().frameHeight(), w = m.config().frameWidth();
             if (data.equals("creatures")) {
                 CreatureDataset d = new CreatureDataset(h, w, 1);
+                boolean train = split.equals("train");
                 for (int v = 0; v < videos; v++) {
                     int video = v;
                     r = Evaluation.video(m, new Evaluation.Video() {
@@ -56,11 +68,11 @@ final class EvaluateCommand implements Callable<Integer> {
                         }
 
                         public float[] frame(int i) {
-                            return d.testFrame(video, i);
+                            return train ? d.frame(video, CreatureDataset.TEST_IDENTITY + video, i) : d.testFrame(video, i);
                         }
 
                         public float[] points(int i) {
-                            return d.testJoints(video, i);
+                            return train ? d.joints(video, CreatureDataset.TEST_IDENTITY + video, i) : d.testJoints(video, i);
                         }
                     }, r);
                 }

@@ -156,6 +156,25 @@ class TrainCliTest {
         assertTrue(Integer.parseInt(f.group(2)) < 10, "keypoints collapsed: " + r.out());
     }
 
+    /**
+     * {@code --split train} scores training identities (0, 1, ...) in the held-out motions: other frames
+     * than the test split (its source-copy L1 differs), the same report; a wrong split is one line.
+     */
+    @Test
+    void evaluateScoresTrainingIdentitiesWithSplitTrain() {
+        Pattern copy = Pattern.compile("source frame: ([0-9.]+)");
+        CliTest.Run test = ok("evaluate", "--videos", "2", "--frames", "6");
+        CliTest.Run train = ok("evaluate", "--videos", "2", "--frames", "6", "--split", "train");
+        Matcher a = copy.matcher(test.out()), b = copy.matcher(train.out());
+        assertTrue(a.find() && b.find(), test.out() + train.out());
+        assertNotEquals(a.group(1), b.group(1), "the train split renders other creatures: " + train.out());
+        assertTrue(train.out().contains("motion keypoint distance"), train.out());
+        CliTest.Run bad = CliTest.fomm("evaluate", "--split", "validation");
+        assertNotEquals(0, bad.status());
+        assertTrue(bad.err().contains("--split must be 'test' or 'train'"), bad.err());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+    }
+
     @Test
     void animateWithoutModelUsesTheBuiltInAndWritesAContactSheet() throws Exception {
         Path media = CliTest.testdata().resolve("media");

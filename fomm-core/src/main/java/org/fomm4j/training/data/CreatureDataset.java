@@ -81,6 +81,11 @@ public final class CreatureDataset implements TrainingData {
         return out;
     }
 
+    /** The 10 ground-truth joints of {@link #frame(long, long, int)}, {@code (x, y)} in {@code [-1, 1]}. */
+    public float[] joints(long identity, long motion, int frame) {
+        return CreatureRenderer.joints(Creature.of(identity), CreatureMotion.of(motion).pose(frame / FPS));
+    }
+
     private static double[] testPose(int video, int frame) {
         return CreatureMotion.of(TEST_IDENTITY + video).pose(frame / FPS);
     }
