@@ -28,10 +28,20 @@ public final class FommTrainingModel {
 
     private final FommConfig config;
     private final Parameters p;
+    private final boolean frozenBatchNorm;
 
     public FommTrainingModel(FommConfig config, Parameters parameters) {
+        this(config, parameters, false);
+    }
+
+    /**
+     * @param frozenBatchNorm every BatchNorm normalizes with its running statistics and leaves them alone
+     *                        ({@link NormOps#batchNormFrozen}): the network trained is the one inference runs
+     */
+    public FommTrainingModel(FommConfig config, Parameters parameters, boolean frozenBatchNorm) {
         this.config = config;
         this.p = parameters;
+        this.frozenBatchNorm = frozenBatchNorm;
     }
 
     public FommConfig config() {
@@ -192,6 +202,10 @@ public final class FommTrainingModel {
     }
 
     private Var batchNorm(Tape t, String pre, Var x) {
+        if (frozenBatchNorm) {
+            return NormOps.batchNormFrozen(t, x, p.parameter(pre + ".weight"), p.parameter(pre + ".bias"),
+                    p.buffer(pre + ".running_mean"), p.buffer(pre + ".running_var"), EPS);
+        }
         return NormOps.batchNorm(t, x, p.parameter(pre + ".weight"), p.parameter(pre + ".bias"),
                 p.buffer(pre + ".running_mean"), p.buffer(pre + ".running_var"), MOMENTUM, EPS);
     }

@@ -25,12 +25,17 @@ import org.fomm4j.config.YamlConfig;
  * {@link org.fomm4j.training.autograd.LossOps#keypointSeparation} on the source and driving keypoints, with
  * length scale {@code loss_weights.keypoint_separation_sigma} (default 0.1, in {@code [-1, 1]} units). It
  * counters the keypoints' collapse onto one point, which the equivariance losses alone allow.
+ *
+ * <p>{@code freeze_batch_norm} (our addition, default {@code false} as the reference): every BatchNorm
+ * normalizes with its running statistics, which stay fixed, instead of the batch's
+ * ({@link org.fomm4j.training.autograd.NormOps#batchNormFrozen}): for fine-tuning a trained model, so that
+ * the network the loss sees is the one inference runs.
  */
 public record TrainParams(int numEpochs, int numRepeats, int[] epochMilestones, double lrGenerator, double lrKpDetector,
                           int batchSize, double[] scales, int checkpointFreq, double sigmaAffine, double sigmaTps,
                           int pointsTps, double[] reconstructionWeights, double equivarianceValue,
                           double equivarianceJacobian, int[] maxFrameGap, double keypointSeparation,
-                          double keypointSeparationSigma) {
+                          double keypointSeparationSigma, boolean freezeBatchNorm) {
 
     /** Largest frame gap a pair may have: {@link TrainingData}'s "unlimited". */
     public static final int UNLIMITED_GAP = Integer.MAX_VALUE;
@@ -76,7 +81,7 @@ public record TrainParams(int numEpochs, int numRepeats, int[] epochMilestones, 
                 tr.path("sigma_tps").asDouble(0.005), tr.path("points_tps").asInt(5), rec,
                 lw.path("equivariance_value").asDouble(10), lw.path("equivariance_jacobian").asDouble(10),
                 frameGap(tp.get("max_frame_gap")), number(lw, "keypoint_separation", 0),
-                number(lw, "keypoint_separation_sigma", 0.1));
+                number(lw, "keypoint_separation_sigma", 0.1), flag(tp, "freeze_batch_norm"));
         if (!(p.keypointSeparation >= 0 && p.keypointSeparation <= 1e6)) {
             throw new ConfigException("config: train_params.loss_weights.keypoint_separation must be in [0, 1e6], got "
                     + lw.get("keypoint_separation"));
@@ -95,6 +100,18 @@ public record TrainParams(int numEpochs, int numRepeats, int[] epochMilestones, 
             throw new ConfigException("config: train_params.transform_params.points_tps must be in [2, 64], got " + p.pointsTps);
         }
         return p;
+    }
+
+    /** {@code train_params.name}: {@code false} when absent. */
+    private static boolean flag(JsonNode parent, String name) {
+        JsonNode n = parent.get(name);
+        if (n == null || n.isNull()) {
+            return false;
+        }
+        if (!n.isBoolean()) {
+            throw new ConfigException("config: train_params." + name + " must be true or false, got " + n);
+        }
+        return n.asBoolean();
     }
 
     /** {@code loss_weights.name}, or {@code dflt} when absent; NaN (refused by the range checks) when not a number. */

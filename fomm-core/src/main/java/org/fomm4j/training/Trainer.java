@@ -90,12 +90,12 @@ public final class Trainer {
             throw new IllegalArgumentException("training frames of " + data.frameHeight() + "x" + data.frameWidth()
                     + " do not fit this model: after its downsampling by " + minScale + " they must be divisible by " + need);
         }
-        this.full = new GeneratorFullModel(new FommTrainingModel(config, parameters), params);
+        this.full = new GeneratorFullModel(new FommTrainingModel(config, parameters, params.freezeBatchNorm()), params);
         this.shardModels = new GeneratorFullModel[shards];
         this.shardParameters = new Parameters[shards];
         for (int i = 0; i < shards; i++) {
             shardParameters[i] = i == 0 ? parameters : parameters.withOwnGradients();
-            shardModels[i] = i == 0 ? full : new GeneratorFullModel(new FommTrainingModel(config, shardParameters[i]), params);
+            shardModels[i] = i == 0 ? full : new GeneratorFullModel(new FommTrainingModel(config, shardParameters[i], params.freezeBatchNorm()), params);
         }
         this.shardThreads = shards == 1 ? null : Executors.newFixedThreadPool(shards - 1, r -> {
             Thread t = new Thread(r, "fomm4j-training-shard");

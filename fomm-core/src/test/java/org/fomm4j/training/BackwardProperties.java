@@ -49,6 +49,22 @@ class BackwardProperties {
     }
 
     @Property(tries = 8)
+    void batchNormFrozen(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll @IntRange(min = 1, max = 4) int c,
+                         @ForAll @IntRange(min = 2, max = 7) int h, @ForAll long seed) {
+        Random rng = new Random(seed);
+        Var x = GradientCheck.random(rng, true, 1, n, c, h, h + 1);
+        Var g = GradientCheck.random(rng, true, 1, c);
+        Var b = GradientCheck.random(rng, true, 1, c);
+        float[] mean = new float[c], var = new float[c];
+        for (int i = 0; i < c; i++) {
+            mean[i] = (float) rng.nextGaussian() * 0.5f;
+            var[i] = 0.2f + 2 * rng.nextFloat();
+        }
+        GradientCheck.check("frozen batch norm", in -> NormOps.batchNormFrozen(GradientCheck.tape(), in[0], in[1], in[2], mean, var, 1e-5),
+                new Var[] {x, g, b}, 1e-2, RTOL, 2e-3, seed);
+    }
+
+    @Property(tries = 8)
     void resampling(@ForAll @IntRange(min = 1, max = 3) int c, @ForAll @IntRange(min = 4, max = 11) int h,
                     @ForAll @IntRange(min = 3, max = 17) int oh, @ForAll boolean alignCorners, @ForAll long seed) {
         Random rng = new Random(seed);

@@ -113,6 +113,75 @@ public final class NormOps {
         return y;
     }
 
+    /**
+     * {@code BatchNorm2d} in evaluation mode, differentiable: normalized with the running statistics, which
+     * stay as they are ({@code y = (x - runningMean) / sqrt(runningVar + eps) * gamma + beta}, the same
+     * per-channel affine map inference applies). Training through it fits the network that inference runs
+     * (as fine-tuning with frozen BatchNorm does), where {@link #batchNorm} fits one normalized by each
+     * batch's statistics. Backward: {@code dx = dy * gamma / sqrt(runningVar + eps)}, {@code dgamma =
+     * sum(dy * xhat)}, {@code dbeta = sum(dy)}; no statistics cross the shards.
+     *
+     * @param x           {@code [N, C, H, W]}
+     * @param gamma       {@code [C]}
+     * @param beta        {@code [C]}
+     * @param runningMean {@code C} values, read only
+     * @param runningVar  {@code C} values, read only
+     * @return {@code [N, C, H, W]}
+     */
+    public static Var batchNormFrozen(Tape t, Var x, Var gamma, Var beta, float[] runningMean, float[] runningVar, double eps) {
+        int n = x.dim(0), c = x.dim(1), plane = x.dim(2) * x.dim(3);
+        gamma.requireShape("batch norm weight", c);
+        beta.requireShape("batch norm bias", c);
+        if (runningMean.length != c || runningVar.length != c) {
+            throw new IllegalArgumentException("batch norm running statistics have " + runningMean.length + " and "
+                    + runningVar.length + " values for " + c + " channels");
+        }
+        float[] in = x.value(), g = gamma.value(), bt = beta.value();
+        float[] out = new float[in.length];
+        float[] invStd = new float[c];
+        Parallel.forEach(c, ch -> {
+            // As the inference BatchNorm: 1 / sqrt(var + eps) in float, then (x - mean) * invStd * gamma + beta.
+            float is = (float) (1 / Math.sqrt(runningVar[ch] + eps));
+            invStd[ch] = is;
+            float fm = runningMean[ch], gg = g[ch], bb = bt[ch];
+            for (int s = 0; s < n; s++) {
+                int base = (s * c + ch) * plane;
+                for (int p = 0; p < plane; p++) {
+                    out[base + p] = (in[base + p] - fm) * is * gg + bb;
+                }
+            }
+        });
+        Var y = t.output(out, x.shape(), x, gamma, beta);
+        t.record(y, () -> {
+            float[] dy = y.grad();
+            float[] dg = gamma.requiresGrad() ? gamma.grad() : null;
+            float[] db = beta.requiresGrad() ? beta.grad() : null;
+            float[] dx = x.requiresGrad() ? x.grad() : null;
+            Parallel.forEach(c, ch -> {
+                double sdy = 0, sdyx = 0;
+                float fm = runningMean[ch], is = invStd[ch], k = g[ch] * is;
+                for (int s = 0; s < n; s++) {
+                    int base = (s * c + ch) * plane;
+                    for (int p = 0; p < plane; p++) {
+                        float d = dy[base + p];
+                        sdy += d;
+                        sdyx += d * ((in[base + p] - fm) * is);
+                        if (dx != null) {
+                            dx[base + p] += k * d;
+                        }
+                    }
+                }
+                if (dg != null) {
+                    dg[ch] += (float) sdyx;
+                }
+                if (db != null) {
+                    db[ch] += (float) sdy;
+                }
+            });
+        });
+        return y;
+    }
+
     /** Sum of channel {@code ch} over the batch and the plane. */
     private static double channelSum(float[] in, int n, int c, int ch, int plane) {
         double sum = 0;
