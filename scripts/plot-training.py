@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Draws docs/training-creatures-64.png, the built-in model's loss curve, from the per-step logs in docs/.
+
+Documentation only (the product needs no Python): Pillow and the standard library, no plotting package.
+
+    python3 scripts/plot-training.py
+
+Top panel: the training reconstruction term (4 pyramid scales x weight 10), mean of each 500 steps, over
+the cumulative steps of the runs listed in RUNS. Runs 1-2 take BatchNorm with batch statistics and a
+growing frame gap, runs 3+ with frozen running statistics: the curves are not comparable across that
+boundary, which is why it is marked. Bottom panel: the held-out ratio (`fomm evaluate --videos 100
+--frames 50`: reconstruction L1 over the L1 of repeating the source frame) after each run, as measured and
+written in the README; it is not computed here.
+"""
+import csv
+import os
+import sys
+
+from PIL import Image, ImageDraw, ImageFont
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+# (label, log, steps added before this log's step numbers, held-out ratio after the run or None)
+RUNS = [
+    ("run 1", "docs/training-creatures-64-separation.csv", 0, 0.71),
+    ("run 2", "docs/training-creatures-64-separation-extended.csv", 0, 0.68),
+    ("run 3 (BatchNorm frozen)", "docs/training-creatures-64-frozen-bn.csv", 47500, 0.61),
+    ("run 4", "docs/training-creatures-64-frozen-bn-extended.csv", 47500, 0.57),
+]
+COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
+WINDOW = 500
+W, H = 960, 640
+LEFT, RIGHT = 70, 20
+TOP_PANEL = (30, 400)
+BOTTOM_PANEL = (450, 590)
+
+
+def font(size):
+    for name in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",):
+        if os.path.exists(name):
+            return ImageFont.truetype(name, size)
+    return ImageFont.load_default()
+
+
+def windows(path, offset):
+    """Mean reconstruction term of each WINDOW steps: [(cumulative step at the window's end, mean)]."""
+    rows = list(csv.DictReader(open(os.path.join(ROOT, path))))
+    out, acc, start = [], [], None
+    for r in rows:
+        step = int(r["step"]) + offset
+        if start is None:
+            start = step
+        acc.append(float(r["loss_reconstruction"]))
+        if step - start >= WINDOW - 10:
+            out.append((step, sum(acc) / len(acc)))
+            acc, start = [], None
+    return out
+
+
+def main():
+    curves = [(label, windows(path, off), ratio) for label, path, off, ratio in RUNS]
+    xmax = max(c[1][-1][0] for c in curves)
+    ymin, ymax = 0.5, 1.7
+    img = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(img)
+    f, small = font(14), font(12)
+
+    def x(step):
+        return LEFT + (W - LEFT - RIGHT) * step / xmax
+
+    def y(v, lo, hi, panel):
+        return panel[1] - (panel[1] - panel[0]) * (v - lo) / (hi - lo)
+
+    # Axes and grid.
+    for panel, lo, hi, ticks, fmt in ((TOP_PANEL, ymin, ymax, [0.5 + 0.1 * i for i in range(13)], "%.1f"),
+                                      (BOTTOM_PANEL, 0.4, 0.8, [0.4, 0.5, 0.6, 0.7, 0.8], "%.1f")):
+        d.rectangle([LEFT, panel[0], W - RIGHT, panel[1]], outline="black")
+        for t in ticks:
+            yy = y(t, lo, hi, panel)
+            d.line([LEFT, yy, W - RIGHT, yy], fill=(225, 225, 225))
+            d.text((LEFT - 8, yy), fmt % t, fill="black", font=small, anchor="rm")
+    for s in range(0, xmax + 1, 10000):
+        for panel in (TOP_PANEL, BOTTOM_PANEL):
+            d.line([x(s), panel[0], x(s), panel[1]], fill=(235, 235, 235))
+        d.text((x(s), BOTTOM_PANEL[1] + 6), "%dk" % (s // 1000), fill="black", font=small, anchor="mt")
+    d.text((W // 2, H - 4), "training steps (batch 8), cumulative over the runs", fill="black", font=f, anchor="mb")
+    d.text((LEFT, 8), "training reconstruction term (mean of %d steps)" % WINDOW, fill="black", font=f)
+    d.text((LEFT, BOTTOM_PANEL[0] - 22), "held-out ratio: reconstruction L1 / L1 of repeating the source "
+           "(100 videos); the goal is under 0.5", fill="black", font=f)
+    # The goal line and the BatchNorm boundary.
+    d.line([LEFT, y(0.5, 0.4, 0.8, BOTTOM_PANEL), W - RIGHT, y(0.5, 0.4, 0.8, BOTTOM_PANEL)], fill=(120, 120, 120), width=2)
+    bx = x(47500)
+    d.line([bx, TOP_PANEL[0], bx, TOP_PANEL[1]], fill=(120, 120, 120), width=1)
+    d.text((bx - 4, TOP_PANEL[0] + 6), "batch statistics | running statistics (frozen)", fill=(90, 90, 90),
+           font=small, anchor="ma")
+
+    points = []
+    for i, (label, pts, ratio) in enumerate(curves):
+        c = COLOURS[i % len(COLOURS)]
+        d.line([(x(s), y(v, ymin, ymax, TOP_PANEL)) for s, v in pts], fill=c, width=2)
+        d.text((W - RIGHT - 220, TOP_PANEL[0] + 30 + 18 * i), "- " + label, fill=c, font=f)
+        if ratio is not None:
+            points.append((pts[-1][0], ratio, c))
+    for s, r, c in points:
+        px, py = x(s), y(r, 0.4, 0.8, BOTTOM_PANEL)
+        d.ellipse([px - 5, py - 5, px + 5, py + 5], fill=c)
+        d.text((px - 8, py - 8), "%.2f" % r, fill=c, font=small, anchor="rb")
+    d.line([(x(s), y(r, 0.4, 0.8, BOTTOM_PANEL)) for s, r, _ in points], fill=(150, 150, 150))
+    out = os.path.join(ROOT, "docs/training-creatures-64.png")
+    img.save(out)
+    print("wrote", out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
