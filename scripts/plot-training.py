@@ -25,6 +25,7 @@ RUNS = [
     ("run 2", "docs/training-creatures-64-separation-extended.csv", 0, 0.68),
     ("run 3 (BatchNorm frozen)", "docs/training-creatures-64-frozen-bn.csv", 47500, 0.61),
     ("run 4", "docs/training-creatures-64-frozen-bn-extended.csv", 47500, 0.57),
+    ("run 5", "docs/training-creatures-64-frozen-bn-extended2.csv", 47500, 0.54),
 ]
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
 WINDOW = 500
