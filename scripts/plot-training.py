@@ -19,13 +19,14 @@ import sys
 from PIL import Image, ImageDraw, ImageFont
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+FROZEN_START = 47500  # runs 3+ start from run 2's last step and number their own steps from 0
 # (label, log, steps added before this log's step numbers, held-out ratio after the run or None)
 RUNS = [
     ("run 1", "docs/training-creatures-64-separation.csv", 0, 0.71),
     ("run 2", "docs/training-creatures-64-separation-extended.csv", 0, 0.68),
-    ("run 3 (BatchNorm frozen)", "docs/training-creatures-64-frozen-bn.csv", 47500, 0.61),
-    ("run 4", "docs/training-creatures-64-frozen-bn-extended.csv", 47500, 0.57),
-    ("run 5", "docs/training-creatures-64-frozen-bn-extended2.csv", 47500, 0.54),
+    ("run 3 (BatchNorm frozen)", "docs/training-creatures-64-frozen-bn.csv", FROZEN_START, 0.61),
+    ("run 4", "docs/training-creatures-64-frozen-bn-extended.csv", FROZEN_START, 0.57),
+    ("run 5", "docs/training-creatures-64-frozen-bn-extended2.csv", FROZEN_START, 0.54),
 ]
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
 WINDOW = 500
@@ -33,13 +34,12 @@ W, H = 960, 640
 LEFT, RIGHT = 70, 20
 TOP_PANEL = (30, 400)
 BOTTOM_PANEL = (450, 590)
+RATIO_RANGE = (0.4, 0.8)
 
 
 def font(size):
-    for name in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",):
-        if os.path.exists(name):
-            return ImageFont.truetype(name, size)
-    return ImageFont.load_default()
+    name = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    return ImageFont.truetype(name, size) if os.path.exists(name) else ImageFont.load_default()
 
 
 def windows(path, offset):
@@ -73,7 +73,7 @@ def main():
 
     # Axes and grid.
     for panel, lo, hi, ticks, fmt in ((TOP_PANEL, ymin, ymax, [0.5 + 0.1 * i for i in range(13)], "%.1f"),
-                                      (BOTTOM_PANEL, 0.4, 0.8, [0.4, 0.5, 0.6, 0.7, 0.8], "%.1f")):
+                                      (BOTTOM_PANEL, *RATIO_RANGE, [0.4, 0.5, 0.6, 0.7, 0.8], "%.1f")):
         d.rectangle([LEFT, panel[0], W - RIGHT, panel[1]], outline="black")
         for t in ticks:
             yy = y(t, lo, hi, panel)
@@ -88,8 +88,9 @@ def main():
     d.text((LEFT, BOTTOM_PANEL[0] - 22), "held-out ratio: reconstruction L1 / L1 of repeating the source "
            "(100 videos); the goal is under 0.5", fill="black", font=f)
     # The goal line and the BatchNorm boundary.
-    d.line([LEFT, y(0.5, 0.4, 0.8, BOTTOM_PANEL), W - RIGHT, y(0.5, 0.4, 0.8, BOTTOM_PANEL)], fill=(120, 120, 120), width=2)
-    bx = x(47500)
+    goal = y(0.5, *RATIO_RANGE, BOTTOM_PANEL)
+    d.line([LEFT, goal, W - RIGHT, goal], fill=(120, 120, 120), width=2)
+    bx = x(FROZEN_START)
     d.line([bx, TOP_PANEL[0], bx, TOP_PANEL[1]], fill=(120, 120, 120), width=1)
     d.text((bx - 4, TOP_PANEL[0] + 6), "batch statistics | running statistics (frozen)", fill=(90, 90, 90),
            font=small, anchor="ma")
@@ -102,10 +103,10 @@ def main():
         if ratio is not None:
             points.append((pts[-1][0], ratio, c))
     for s, r, c in points:
-        px, py = x(s), y(r, 0.4, 0.8, BOTTOM_PANEL)
+        px, py = x(s), y(r, *RATIO_RANGE, BOTTOM_PANEL)
         d.ellipse([px - 5, py - 5, px + 5, py + 5], fill=c)
         d.text((px - 8, py - 8), "%.2f" % r, fill=c, font=small, anchor="rb")
-    d.line([(x(s), y(r, 0.4, 0.8, BOTTOM_PANEL)) for s, r, _ in points], fill=(150, 150, 150))
+    d.line([(x(s), y(r, *RATIO_RANGE, BOTTOM_PANEL)) for s, r, _ in points], fill=(150, 150, 150))
     out = os.path.join(ROOT, "docs/training-creatures-64.png")
     img.save(out)
     print("wrote", out)
