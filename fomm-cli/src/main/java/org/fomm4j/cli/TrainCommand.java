@@ -33,6 +33,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--init", description = "start from this FOMM weight file (fine-tuning, e.g. a converted official checkpoint)")
     Path init;
 
+    @Option(names = "--widen", description = "with --init: grow the init model's generator to the config's wider "
+            + "block_expansion/max_features, predicting exactly what it did, then train (freeze_batch_norm: true advised)")
+    boolean widen;
+
     @Option(names = "--steps", defaultValue = "0", description = "stop after this many steps (default: the config's epochs)")
     long steps;
 
@@ -57,9 +61,12 @@ final class TrainCommand implements Callable<Integer> {
         if (init != null && resume) {
             throw new IllegalArgumentException("--init and --resume exclude each other");
         }
+        if (widen && init == null) {
+            throw new IllegalArgumentException("--widen needs --init (the trained model to grow)");
+        }
         PrintWriter out = spec.commandLine().getOut();
         long[] lastPrint = {0};
-        TrainingJob.Result r = TrainingJob.run(new TrainingJob.Options(config, data, output, resume, init, steps, minutes,
+        TrainingJob.Result r = TrainingJob.run(new TrainingJob.Options(config, data, output, resume, init, widen, steps, minutes,
                 batch, seed, checkpointMinutes), s -> {
             long now = System.nanoTime();
             if (now - lastPrint[0] > 10e9 || s.step() <= 3) {

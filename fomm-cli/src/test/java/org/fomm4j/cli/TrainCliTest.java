@@ -2,6 +2,7 @@ package org.fomm4j.cli;
 
 import static org.fomm4j.cli.CliTest.fomm;
 import static org.fomm4j.cli.CliTest.ok;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -80,6 +81,33 @@ class TrainCliTest {
             }
             assertTrue(moved > 1e-5 && moved < 1e-3, "one step of lr 2e-4 moves a weight by about lr: " + moved);
         }
+    }
+
+    /** {@code --init --widen}: a trained model goes on training with a wider generator; nothing else may change. */
+    @Test
+    void widensTheGeneratorOfATrainedModel() throws Exception {
+        Path narrow = tmp.resolve("narrow"), wide = tmp.resolve("wide");
+        ok("train", "--config", smallConfig().toString(), "--output", narrow.toString(), "--steps", "1", "--batch", "2");
+        String yaml = Files.readString(smallConfig());
+        String widerGenerator = yaml.replaceFirst("(?s)(generator_params:\\s*block_expansion:) *8\\s*max_features: *32",
+                "$1 16\n    max_features: 64");
+        assertNotEquals(yaml, widerGenerator);
+        Path widerYaml = tmp.resolve("wider.yaml");
+        Files.writeString(widerYaml, widerGenerator);
+        CliTest.Run r = ok("train", "--config", widerYaml.toString(), "--output", wide.toString(), "--init",
+                narrow.resolve("model.fomm4j").toString(), "--widen", "--steps", "1", "--batch", "2");
+        assertTrue(r.out().contains("trained 1 steps"), r.out());
+        try (var w = org.fomm4j.io.weights.WeightFile.open(wide.resolve("model.fomm4j"))) {
+            assertArrayEquals(new int[] {16, 3, 7, 7}, w.stateDict().get("generator.first.conv.weight").shape());
+        }
+        Path otherDetector = tmp.resolve("other-detector.yaml");
+        Files.writeString(otherDetector, widerGenerator.replaceFirst("(?s)(kp_detector_params:.*?block_expansion:) *8", "$1 16"));
+        CliTest.Run bad = fomm("train", "--config", otherDetector.toString(), "--output", tmp.resolve("o").toString(), "--init",
+                narrow.resolve("model.fomm4j").toString(), "--widen", "--steps", "1");
+        assertEquals(1, bad.status());
+        assertTrue(bad.err().startsWith("fomm: cannot widen kp_detector.") && bad.err().strip().lines().count() == 1, bad.err());
+        bad = fomm("train", "--config", widerYaml.toString(), "--output", tmp.resolve("o").toString(), "--widen");
+        assertTrue(bad.status() != 0 && bad.err().contains("--widen needs --init"), bad.err());
     }
 
     @Test

@@ -14,6 +14,7 @@ import org.fomm4j.config.ConfigException;
 import org.fomm4j.config.FommConfig;
 import org.fomm4j.config.YamlConfig;
 import org.fomm4j.training.FommInit;
+import org.fomm4j.training.GeneratorWidening;
 import org.fomm4j.training.Parameters;
 import org.fomm4j.training.TrainParams;
 import org.fomm4j.training.Trainer;
@@ -31,12 +32,14 @@ import org.fomm4j.weights.StateDict;
  *   <li>{@code model.fomm4j}: the model alone, for {@code fomm animate --model};</li>
  *   <li>{@code log.csv}: step, epoch, losses, learning rate and samples per second of every step.</li>
  * </ul>
- * Fine-tuning starts from any FOMM weight file ({@code init}, e.g. a converted official checkpoint).
+ * Fine-tuning starts from any FOMM weight file ({@code init}, e.g. a converted official checkpoint); with
+ * {@code widen} the config's generator may be wider than the file's, which is grown to it first
+ * ({@link GeneratorWidening}: the same predictions, new channels to train).
  */
 public final class TrainingJob {
     /** Settings; {@code steps} or {@code minutes} bound the run (0: the config's epochs). */
-    public record Options(Path config, String data, Path output, boolean resume, Path init, long steps, double minutes,
-                          int batch, long seed, double checkpointMinutes) {
+    public record Options(Path config, String data, Path output, boolean resume, Path init, boolean widen, long steps,
+                          double minutes, int batch, long seed, double checkpointMinutes) {
     }
 
     /** How a run ended. */
@@ -90,6 +93,9 @@ public final class TrainingJob {
             initial = resumed.model();
         } else if (o.init() != null) {
             initial = TrainingCheckpoint.read(o.init()).model();
+            if (o.widen()) {
+                initial = GeneratorWidening.widen(initial, config, o.seed());
+            }
         } else {
             initial = FommInit.random(config, o.seed());
         }
