@@ -20,6 +20,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 FROZEN_START = 47500  # runs 3+ start from run 2's last step and number their own steps from 0
+WIDENED_START = FROZEN_START + 73684  # run 6b starts (--init --widen) from run 6a's last step, again from 0
+RATIO_6 = 0.48
 # (label, log, steps added before this log's step numbers, held-out ratio after the run or None)
 RUNS = [
     ("run 1", "docs/training-creatures-64-separation.csv", 0, 0.71),
@@ -27,8 +29,11 @@ RUNS = [
     ("run 3 (BatchNorm frozen)", "docs/training-creatures-64-frozen-bn.csv", FROZEN_START, 0.61),
     ("run 4", "docs/training-creatures-64-frozen-bn-extended.csv", FROZEN_START, 0.57),
     ("run 5", "docs/training-creatures-64-frozen-bn-extended2.csv", FROZEN_START, 0.54),
+    ("run 6a (1,184 steps more)", "docs/training-creatures-64-frozen-bn-extended3.csv", FROZEN_START, None),
+    ("run 6b (generator widened)", "docs/training-creatures-64-widened.csv", WIDENED_START, RATIO_6),
 ]
-COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
+COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+           (227, 119, 194)]
 WINDOW = 500
 W, H = 960, 640
 LEFT, RIGHT = 70, 20
@@ -60,7 +65,7 @@ def windows(path, offset):
 def main():
     curves = [(label, windows(path, off), ratio) for label, path, off, ratio in RUNS]
     xmax = max(c[1][-1][0] for c in curves)
-    ymin, ymax = 0.5, 1.7
+    ymin, ymax = 0.4, 1.7
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     f, small = font(14), font(12)
@@ -72,7 +77,7 @@ def main():
         return panel[1] - (panel[1] - panel[0]) * (v - lo) / (hi - lo)
 
     # Axes and grid.
-    for panel, lo, hi, ticks, fmt in ((TOP_PANEL, ymin, ymax, [0.5 + 0.1 * i for i in range(13)], "%.1f"),
+    for panel, lo, hi, ticks, fmt in ((TOP_PANEL, ymin, ymax, [0.4 + 0.1 * i for i in range(14)], "%.1f"),
                                       (BOTTOM_PANEL, *RATIO_RANGE, [0.4, 0.5, 0.6, 0.7, 0.8], "%.1f")):
         d.rectangle([LEFT, panel[0], W - RIGHT, panel[1]], outline="black")
         for t in ticks:

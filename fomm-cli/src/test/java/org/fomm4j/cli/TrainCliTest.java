@@ -161,8 +161,8 @@ class TrainCliTest {
 
     /**
      * What the built-in model achieves on held-out creatures (identities and motions the training never
-     * saw), measured over 100 videos at 0.54 of the source-copy L1 and 0.59 of the no-motion joint distance
-     * (0.57 and 0.60 on the 4 videos this test runs), with no source keypoint pair closer than a pixel (the
+     * saw), measured over 100 videos at 0.48 of the source-copy L1 and 0.58 of the no-motion joint distance
+     * (0.52 and 0.58 on the 4 videos this test runs), with no source keypoint pair closer than a pixel (the
      * previous model, trained without the separation prior: 0.78, 0.77 and 66% of pairs collapsed). The
      * issue's goal (L1 well under half of repeating the source) is not reached yet; this test guards what
      * is, with margin.
@@ -173,7 +173,7 @@ class TrainCliTest {
         Matcher m = Pattern.compile("reconstruction L1 ([0-9.]+) .*source frame: ([0-9.]+)").matcher(r.out());
         assertTrue(m.find(), r.out());
         double l1 = Double.parseDouble(m.group(1)), copy = Double.parseDouble(m.group(2));
-        assertTrue(l1 < 0.7 * copy, "L1 " + l1 + " not below 0.7 of repeating the source (" + copy + ")");
+        assertTrue(l1 < 0.6 * copy, "L1 " + l1 + " not below 0.6 of repeating the source (" + copy + ")");
         Matcher k = Pattern.compile("motion keypoint distance ([0-9.]+) px .*no motion: ([0-9.]+) px").matcher(r.out());
         assertTrue(k.find(), r.out());
         assertTrue(Double.parseDouble(k.group(1)) < 0.8 * Double.parseDouble(k.group(2)), r.out());
