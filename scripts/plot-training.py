@@ -31,9 +31,10 @@ RUNS = [
     ("run 5", "docs/training-creatures-64-frozen-bn-extended2.csv", FROZEN_START, 0.54),
     ("run 6a (1,184 steps more)", "docs/training-creatures-64-frozen-bn-extended3.csv", FROZEN_START, None),
     ("run 6b (generator widened)", "docs/training-creatures-64-widened.csv", WIDENED_START, RATIO_6),
+    ("run 7", "docs/training-creatures-64-widened-extended.csv", WIDENED_START, 0.47),
 ]
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194)]
+           (227, 119, 194), (23, 190, 207)]
 WINDOW = 500
 W, H = 960, 640
 LEFT, RIGHT = 70, 20
