@@ -21,7 +21,6 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 FROZEN_START = 47500  # runs 3+ start from run 2's last step and number their own steps from 0
 WIDENED_START = FROZEN_START + 73684  # run 6b starts (--init --widen) from run 6a's last step, again from 0
-RATIO_6 = 0.48
 # (label, log, steps added before this log's step numbers, held-out ratio after the run or None)
 RUNS = [
     ("run 1", "docs/training-creatures-64-separation.csv", 0, 0.71),
@@ -30,7 +29,7 @@ RUNS = [
     ("run 4", "docs/training-creatures-64-frozen-bn-extended.csv", FROZEN_START, 0.57),
     ("run 5", "docs/training-creatures-64-frozen-bn-extended2.csv", FROZEN_START, 0.54),
     ("run 6a (1,184 steps more)", "docs/training-creatures-64-frozen-bn-extended3.csv", FROZEN_START, None),
-    ("run 6b (generator widened)", "docs/training-creatures-64-widened.csv", WIDENED_START, RATIO_6),
+    ("run 6b (generator widened)", "docs/training-creatures-64-widened.csv", WIDENED_START, 0.48),
     ("run 7", "docs/training-creatures-64-widened-extended.csv", WIDENED_START, 0.47),
 ]
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
