@@ -33,8 +33,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--init", description = "start from this FOMM weight file (fine-tuning, e.g. a converted official checkpoint)")
     Path init;
 
-    @Option(names = "--widen", description = "with --init: grow the init model's generator to the config's wider "
-            + "block_expansion/max_features, predicting exactly what it did, then train (freeze_batch_norm: true advised)")
+    @Option(names = "--widen", description = "with --init: grow the init model's generator, keypoint detector and "
+            + "dense motion network to the config's wider block_expansion/max_features, predicting exactly what it did, then train (freeze_batch_norm: true advised)")
     boolean widen;
 
     @Option(names = "--steps", defaultValue = "0", description = "stop after this many steps (default: the config's epochs)")

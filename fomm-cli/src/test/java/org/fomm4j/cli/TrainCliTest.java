@@ -83,9 +83,9 @@ class TrainCliTest {
         }
     }
 
-    /** {@code --init --widen}: a trained model goes on training with a wider generator; nothing else may change. */
+    /** {@code --init --widen}: a trained model goes on training with wider networks; nothing else may change. */
     @Test
-    void widensTheGeneratorOfATrainedModel() throws Exception {
+    void widensTheNetworksOfATrainedModel() throws Exception {
         Path narrow = tmp.resolve("narrow"), wide = tmp.resolve("wide");
         ok("train", "--config", smallConfig().toString(), "--output", narrow.toString(), "--steps", "1", "--batch", "2");
         String yaml = Files.readString(smallConfig());
@@ -100,12 +100,24 @@ class TrainCliTest {
         try (var w = org.fomm4j.io.weights.WeightFile.open(wide.resolve("model.fomm4j"))) {
             assertArrayEquals(new int[] {16, 3, 7, 7}, w.stateDict().get("generator.first.conv.weight").shape());
         }
-        Path otherDetector = tmp.resolve("other-detector.yaml");
-        Files.writeString(otherDetector, widerGenerator.replaceFirst("(?s)(kp_detector_params:.*?block_expansion:) *8", "$1 16"));
-        CliTest.Run bad = fomm("train", "--config", otherDetector.toString(), "--output", tmp.resolve("o").toString(), "--init",
+        // the keypoint detector may grow too; its temperature may not change
+        Path widerDetector = tmp.resolve("wider-detector.yaml");
+        String widerBoth = widerGenerator.replaceFirst("(?s)(kp_detector_params:.*?block_expansion:) *8", "$1 16");
+        Files.writeString(widerDetector, widerBoth);
+        ok("train", "--config", widerDetector.toString(), "--output", tmp.resolve("wide2").toString(), "--init",
+                narrow.resolve("model.fomm4j").toString(), "--widen", "--steps", "1", "--batch", "2");
+        try (var w = org.fomm4j.io.weights.WeightFile.open(tmp.resolve("wide2").resolve("model.fomm4j"))) {
+            assertArrayEquals(new int[] {10, 19, 7, 7}, w.stateDict().get("kp_detector.kp.weight").shape());
+        }
+        Path hotter = tmp.resolve("hotter.yaml");
+        String hotterYaml = widerBoth.replaceFirst("temperature: *0\\.1", "temperature: 0.2");
+        assertNotEquals(widerBoth, hotterYaml);
+        Files.writeString(hotter, hotterYaml);
+        CliTest.Run bad = fomm("train", "--config", hotter.toString(), "--output", tmp.resolve("o").toString(), "--init",
                 narrow.resolve("model.fomm4j").toString(), "--widen", "--steps", "1");
         assertEquals(1, bad.status());
-        assertTrue(bad.err().startsWith("fomm: cannot widen kp_detector.") && bad.err().strip().lines().count() == 1, bad.err());
+        assertTrue(bad.err().startsWith("fomm: cannot widen: the configs differ in more than")
+                && bad.err().strip().lines().count() == 1, bad.err());
         bad = fomm("train", "--config", widerYaml.toString(), "--output", tmp.resolve("o").toString(), "--widen");
         assertTrue(bad.status() != 0 && bad.err().contains("--widen needs --init"), bad.err());
     }

@@ -14,7 +14,7 @@ import org.fomm4j.config.ConfigException;
 import org.fomm4j.config.FommConfig;
 import org.fomm4j.config.YamlConfig;
 import org.fomm4j.training.FommInit;
-import org.fomm4j.training.GeneratorWidening;
+import org.fomm4j.training.ModelWidening;
 import org.fomm4j.training.Parameters;
 import org.fomm4j.training.TrainParams;
 import org.fomm4j.training.Trainer;
@@ -33,8 +33,9 @@ import org.fomm4j.weights.StateDict;
  *   <li>{@code log.csv}: step, epoch, losses, learning rate and samples per second of every step.</li>
  * </ul>
  * Fine-tuning starts from any FOMM weight file ({@code init}, e.g. a converted official checkpoint); with
- * {@code widen} the config's generator may be wider than the file's, which is grown to it first
- * ({@link GeneratorWidening}: the same predictions, new channels to train).
+ * {@code widen} the config's generator, keypoint detector and dense motion network may be wider than the
+ * file's, which is grown to them first
+ * ({@link ModelWidening}: the same predictions, new channels to train).
  */
 public final class TrainingJob {
     /** Settings; {@code steps} or {@code minutes} bound the run (0: the config's epochs). */
@@ -92,9 +93,18 @@ public final class TrainingJob {
             }
             initial = resumed.model();
         } else if (o.init() != null) {
-            initial = TrainingCheckpoint.read(o.init()).model();
+            var start = TrainingCheckpoint.read(o.init());
+            initial = start.model();
             if (o.widen()) {
-                initial = GeneratorWidening.widen(initial, config, o.seed());
+                String before = start.metadata().get("config");
+                FommConfig trained;
+                try {
+                    trained = before == null ? null : FommConfig.fromTree(YamlConfig.parse(before));
+                } catch (RuntimeException e) {
+                    trained = null;
+                }
+                initial = trained == null ? ModelWidening.widen(initial, config, o.seed())
+                        : ModelWidening.widen(initial, trained, config, o.seed());
             }
         } else {
             initial = FommInit.random(config, o.seed());
