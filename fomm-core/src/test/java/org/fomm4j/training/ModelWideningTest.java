@@ -100,10 +100,6 @@ class ModelWideningTest {
         assertTrue(diff <= 1e-5, "widened vs trained prediction: max abs diff " + diff);
 
         // The new channels do compute something: one nonzero weight from a new channel into the image changes it.
-        Map<String, Tensor> poked = new LinkedHashMap<>();
-        for (String name : widened.names()) {
-            poked.put(name, widened.get(name));
-        }
         float[] fin = widened.get("generator.final.weight").toArray();
         for (int o = 0; o < 3; o++) {
             for (int i = 8; i < 16; i++) {
@@ -113,26 +109,36 @@ class ModelWideningTest {
             }
         }
         java.util.Arrays.fill(fin, 12 * 49, 13 * 49, 0.5f); // output 0 reads new channel 12
-        poked.put("generator.final.weight", Tensor.of(fin, 3, 16, 7, 7));
-        double poke = maxDiff(after, predict(wide, StateDict.of(poked), source, driving));
+        StateDict poked = replaced(widened, Map.of("generator.final.weight", Tensor.of(fin, 3, 16, 7, 7)));
+        double poke = maxDiff(after, predict(wide, poked, source, driving));
         assertTrue(poke > 1e-3, "a new channel should be live, changed the image by " + poke);
     }
 
     @Test
     void aFrozenStepStartsUsingTheNewChannels() {
         FommConfig narrow = config(8, 32, 8), wide = config(16, 64, 8);
+        double moved = afterOneFrozenStep(ModelWidening.widen(trained(narrow), wide, 9), wide, "generator.final.weight", 8, 16);
+        assertTrue(moved > 0, "the weights from new channels into the image should leave 0 after a step");
+    }
+
+    /**
+     * The largest weight by which a trained output of {@code tensor} (a 7x7 conv) reads one of the new input
+     * channels {@code [newFrom, newTo)}, after one training step with BatchNorm frozen.
+     */
+    private static double afterOneFrozenStep(StateDict widened, FommConfig wide, String tensor, int newFrom, int newTo) {
         ObjectNode t = tree();
         ((ObjectNode) t.get("train_params")).put("batch_size", 2).put("freeze_batch_norm", true);
-        Parameters p = Parameters.of(ModelWidening.widen(trained(narrow), wide, 9));
+        Parameters p = Parameters.of(widened);
         new Trainer(wide, TrainParams.fromTree(t), p, new CreatureDataset(H, W, 10), 3, 2).trainStep();
-        float[] fin = p.parameter("generator.final.weight").value();
+        int[] shape = widened.get(tensor).shape();
+        float[] w = p.parameter(tensor).value();
         double moved = 0;
-        for (int o = 0; o < 3; o++) {
-            for (int i = 8 * 49; i < 16 * 49; i++) {
-                moved = Math.max(moved, Math.abs(fin[o * 16 * 49 + i]));
+        for (int o = 0; o < shape[0]; o++) {
+            for (int i = newFrom * 49; i < newTo * 49; i++) {
+                moved = Math.max(moved, Math.abs(w[o * shape[1] * 49 + i]));
             }
         }
-        assertTrue(moved > 0, "the weights from new channels into the image should leave 0 after a step");
+        return moved;
     }
 
     @Test
@@ -204,17 +210,7 @@ class ModelWideningTest {
     @Test
     void aFrozenStepStartsUsingTheNewDetectorChannels() {
         FommConfig narrow = config(8, 32, 8, 64, 8, 64), wide = config(8, 32, 16, 128, 16, 128);
-        ObjectNode t = tree();
-        ((ObjectNode) t.get("train_params")).put("batch_size", 2).put("freeze_batch_norm", true);
-        Parameters p = Parameters.of(ModelWidening.widen(trained(narrow), narrow, wide, 9));
-        new Trainer(wide, TrainParams.fromTree(t), p, new CreatureDataset(H, W, 10), 3, 2).trainStep();
-        float[] kp = p.parameter("kp_detector.kp.weight").value();
-        double moved = 0;
-        for (int o = 0; o < 10; o++) {
-            for (int i = 8 * 49; i < 16 * 49; i++) {
-                moved = Math.max(moved, Math.abs(kp[o * 19 * 49 + i]));
-            }
-        }
+        double moved = afterOneFrozenStep(ModelWidening.widen(trained(narrow), narrow, wide, 9), wide, "kp_detector.kp.weight", 8, 16);
         assertTrue(moved > 0, "the weights from new detector channels into the heatmaps should leave 0 after a step");
     }
 

@@ -78,13 +78,7 @@ public final class TrainingJob {
         TrainingCheckpoint.Contents resumed = null;
         if (o.resume() && Files.exists(checkpoint)) {
             resumed = TrainingCheckpoint.read(checkpoint);
-            String before = resumed.metadata().get("config");
-            FommConfig trained;
-            try {
-                trained = before == null ? null : FommConfig.fromTree(YamlConfig.parse(before));
-            } catch (RuntimeException e) {
-                trained = null;
-            }
+            FommConfig trained = trainedConfig(resumed.metadata());
             // Like the reference's run.py --checkpoint: the schedule (train_params: epochs, milestones, rates)
             // may change between runs, so a finished run can be extended; the model may not.
             if (!config.equals(trained)) {
@@ -96,13 +90,7 @@ public final class TrainingJob {
             var start = TrainingCheckpoint.read(o.init());
             initial = start.model();
             if (o.widen()) {
-                String before = start.metadata().get("config");
-                FommConfig trained;
-                try {
-                    trained = before == null ? null : FommConfig.fromTree(YamlConfig.parse(before));
-                } catch (RuntimeException e) {
-                    trained = null;
-                }
+                FommConfig trained = trainedConfig(start.metadata());
                 initial = trained == null ? ModelWidening.widen(initial, config, o.seed())
                         : ModelWidening.widen(initial, trained, config, o.seed());
             }
@@ -211,5 +199,15 @@ public final class TrainingJob {
 
     static UncheckedIOException unchecked(IOException e) {
         return new UncheckedIOException(e);
+    }
+
+    /** The model config a weight file records in its metadata, or null if it has none or it does not parse. */
+    private static FommConfig trainedConfig(Map<String, String> metadata) {
+        String yaml = metadata.get("config");
+        try {
+            return yaml == null ? null : FommConfig.fromTree(YamlConfig.parse(yaml));
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 }
