@@ -23,6 +23,7 @@ FROZEN_START = 47500  # runs 3+ start from run 2's last step and number their ow
 WIDENED_START = FROZEN_START + 73684  # run 6b starts (--init --widen) from run 6a's last step, again from 0
 MOTION_START = WIDENED_START + 52500  # run 9 starts (--init --widen) from run 8's last step, again from 0
 MOTION128_START = MOTION_START + 15000  # run 10 starts (--init --widen) from run 9's last step, again from 0
+GENERATOR64_START = MOTION128_START + 18921  # run 11 starts (--init --widen) from run 10's last step, again from 0
 # (label, log, steps added before this log's step numbers, held-out ratio after the run or None)
 RUNS = [
     ("run 1", "docs/training-creatures-64-separation.csv", 0, 0.71),
@@ -36,6 +37,7 @@ RUNS = [
     ("run 8", "docs/training-creatures-64-widened-extended2.csv", WIDENED_START, 0.47),
     ("run 9 (motion nets wider)", "docs/training-creatures-64-widened-motion.csv", MOTION_START, 0.45),
     ("run 10 (their deep levels)", "docs/training-creatures-64-widened-motion128.csv", MOTION128_START, 0.44),
+    ("run 11 (generator 64)", "docs/training-creatures-64-widened-generator64.csv", GENERATOR64_START, 0.43),
 ]
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (23, 190, 207), (188, 189, 34), (127, 127, 127)]
