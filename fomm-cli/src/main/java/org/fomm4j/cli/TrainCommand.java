@@ -27,7 +27,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "folder for checkpoint.fomm4j, model.fomm4j and log.csv")
     Path output;
 
-    @Option(names = "--resume", description = "continue from OUTPUT/checkpoint.fomm4j (exactly where it stopped; the config's train_params may differ, to extend the schedule)")
+    @Option(names = "--resume", description = "continue from OUTPUT/checkpoint.fomm4j (exactly where it stopped; the config's train_params may differ, to extend the schedule; refused if OUTPUT has no checkpoint)")
     boolean resume;
 
     @Option(names = "--init", description = "start from this FOMM weight file (fine-tuning, e.g. a converted official checkpoint)")

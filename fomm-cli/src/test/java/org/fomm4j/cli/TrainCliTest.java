@@ -4,6 +4,7 @@ import static org.fomm4j.cli.CliTest.fomm;
 import static org.fomm4j.cli.CliTest.ok;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -137,6 +138,13 @@ class TrainCliTest {
         assertTrue(r.err().contains("is not a folder"), r.err());
         r = fomm("train", "--config", smallConfig().toString(), "--output", tmp.resolve("o").toString(), "--resume", "--init", "x.fomm4j");
         assertTrue(r.status() != 0 && r.err().contains("exclude each other"), r.err());
+        // --resume on a folder without a checkpoint (a typo) is refused, and creates nothing, rather than
+        // starting a new run from random weights.
+        Path typo = tmp.resolve("runn");
+        r = fomm("train", "--config", smallConfig().toString(), "--output", typo.toString(), "--steps", "1", "--resume");
+        assertEquals(1, r.status());
+        assertTrue(r.err().contains("--resume: no checkpoint.fomm4j in " + typo), r.err());
+        assertFalse(Files.exists(typo), "nothing written");
     }
 
     /**

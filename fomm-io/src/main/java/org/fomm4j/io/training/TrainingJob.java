@@ -28,7 +28,8 @@ import org.fomm4j.weights.StateDict;
  * <ul>
  *   <li>{@code checkpoint.fomm4j}: model, optimizer and step, every {@code checkpointMinutes} and at the end
  *       (atomically, so a kill leaves the previous one); {@code resume} continues from it with the same data order (the
- *       config's {@code train_params} may differ from the checkpoint's, to extend a run; the model may not);</li>
+ *       config's {@code train_params} may differ from the checkpoint's, to extend a run; the model may not; a
+ *       folder without a checkpoint is a {@link ConfigException}, not a new run);</li>
  *   <li>{@code model.fomm4j}: the model alone, for {@code fomm animate --model};</li>
  *   <li>{@code log.csv}: step, epoch, losses, learning rate and samples per second of every step.</li>
  * </ul>
@@ -70,13 +71,19 @@ public final class TrainingJob {
         }
         FommConfig config = FommConfig.fromTree(YamlConfig.parse(yaml));
         TrainParams params = TrainParams.fromTree(YamlConfig.parse(yaml));
-        Files.createDirectories(o.output());
         Path checkpoint = o.output().resolve("checkpoint.fomm4j"), modelFile = o.output().resolve("model.fomm4j");
         Path log = o.output().resolve("log.csv");
+        if (o.resume() && !Files.isRegularFile(checkpoint)) {
+            // A mistyped folder must not quietly become a new run from random weights: hours would go into the
+            // wrong model before anyone noticed.
+            throw new ConfigException("--resume: no checkpoint.fomm4j in " + o.output()
+                    + " (give the folder a run wrote, or leave out --resume to start a new run)");
+        }
+        Files.createDirectories(o.output());
 
         StateDict initial;
         TrainingCheckpoint.Contents resumed = null;
-        if (o.resume() && Files.exists(checkpoint)) {
+        if (o.resume()) {
             resumed = TrainingCheckpoint.read(checkpoint);
             FommConfig trained = trainedConfig(resumed.metadata());
             // Like the reference's run.py --checkpoint: the schedule (train_params: epochs, milestones, rates)
@@ -105,7 +112,7 @@ public final class TrainingJob {
         Trainer trainer = new Trainer(config, params, parameters, data, seed, batch);
         if (resumed != null) {
             trainer.restore(resumed.optimizer(), resumed.step());
-        } else if (!o.resume() || !Files.exists(log)) {
+        } else {
             Files.writeString(log, "step,epoch,loss_total,loss_reconstruction,loss_equivariance_value,"
                     + "loss_equivariance_jacobian,learning_rate,seconds,samples_per_second,loss_keypoint_separation\n", StandardCharsets.UTF_8);
         }
