@@ -30,6 +30,13 @@ import org.fomm4j.weights.StateDict;
  * activation times the output's). BatchNorm must then be used with its running statistics
  * ({@code freeze_batch_norm}, or inference): a batch's statistics would renormalize the trained channels
  * differently anyway.
+ *
+ * <p>The generator may also grow deeper: bottleneck ResBlocks ({@code num_bottleneck_blocks}) are appended
+ * after the trained ones. A new block {@code bottleneck.rI} is {@code x + conv2(relu(norm2(conv1(relu(norm1(x))))))}
+ * ({@code ResBlock2d} in {@code modules/util.py}); its {@code conv2} starts at zero weights and bias, so it adds
+ * exactly 0 and passes its input through, and the rest is the config's random initialization. The gradient of
+ * {@code conv2} is nonzero from the first step (its input times the output's gradient), and {@code conv1}'s
+ * follows once {@code conv2} has left zero: the zero-initialized residual of Goyal et al. 2017 and Fixup.
  */
 public final class ModelWidening {
     private ModelWidening() {
@@ -63,6 +70,10 @@ public final class ModelWidening {
         for (String name : init.names()) {
             Tensor fresh = init.get(name);
             if (!trained.contains(name)) {
+                if (isNewBottleneckBlock(name, trained)) {
+                    out.put(name, name.matches(".*\\.conv2\\.(weight|bias)") ? Tensor.zeros(fresh.shape()) : fresh);
+                    continue;
+                }
                 if (name.endsWith("num_batches_tracked") && !expected.contains(name)) {
                     out.put(name, fresh);
                     continue;
@@ -94,20 +105,39 @@ public final class ModelWidening {
 
     /**
      * {@link #widen(StateDict, FommConfig, long)} after checking that {@code trainedConfig}, the config
-     * {@code trained} was built with, differs from {@code wider} in widths only.
+     * {@code trained} was built with, differs from {@code wider} in widths and the generator's bottleneck
+     * depth only.
      *
-     * @throws IllegalArgumentException if another model parameter differs (keypoints, blocks, scale
+     * @throws IllegalArgumentException if another model parameter differs (keypoints, other blocks, scale
      *         factors, temperature, frame shape...) or the weights cannot be widened
      */
     public static StateDict widen(StateDict trained, FommConfig trainedConfig, FommConfig wider, long seed) {
         if (!withWidthsOf(wider, trainedConfig).equals(trainedConfig)) {
-            throw new IllegalArgumentException("cannot widen: the configs differ in more than block_expansion and "
-                    + "max_features (trained " + trainedConfig + ", wider " + wider + ")");
+            throw new IllegalArgumentException("cannot widen: the configs differ in more than block_expansion, "
+                    + "max_features and num_bottleneck_blocks (trained " + trainedConfig + ", wider " + wider + ")");
         }
         return widen(trained, wider, seed);
     }
 
-    /** {@code c} with the generator's, the keypoint detector's and the dense motion network's widths of {@code w}. */
+    /** Whether {@code name} belongs to a generator bottleneck block of which {@code trained} has no tensor. */
+    private static boolean isNewBottleneckBlock(String name, StateDict trained) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("generator\\.bottleneck\\.r(\\d+)\\..+").matcher(name);
+        if (!m.matches()) {
+            return false;
+        }
+        String block = "generator.bottleneck.r" + m.group(1) + ".";
+        for (String t : trained.names()) {
+            if (t.startsWith(block)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@code c} with the generator's, the keypoint detector's and the dense motion network's widths, and the
+     * generator's bottleneck depth, of {@code w}.
+     */
     private static FommConfig withWidthsOf(FommConfig c, FommConfig w) {
         FommConfig.KpDetector k = c.kpDetector(), wk = w.kpDetector();
         FommConfig.Generator g = c.generator(), wg = w.generator();
@@ -117,7 +147,7 @@ public final class ModelWidening {
         return new FommConfig(c.numKp(), c.numChannels(), c.estimateJacobian(),
                 new FommConfig.KpDetector(k.temperature(), wk.blockExpansion(), wk.maxFeatures(), k.scaleFactor(), k.numBlocks(),
                         k.singleJacobianMap(), k.pad()),
-                new FommConfig.Generator(wg.blockExpansion(), wg.maxFeatures(), g.numDownBlocks(), g.numBottleneckBlocks(),
+                new FommConfig.Generator(wg.blockExpansion(), wg.maxFeatures(), g.numDownBlocks(), wg.numBottleneckBlocks(),
                         g.estimateOcclusionMap(), dense),
                 c.frameHeight(), c.frameWidth());
     }

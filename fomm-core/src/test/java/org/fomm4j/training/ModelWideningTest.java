@@ -214,6 +214,67 @@ class ModelWideningTest {
         assertTrue(moved > 0, "the weights from new detector channels into the heatmaps should leave 0 after a step");
     }
 
+    /** The fixture config (two bottleneck blocks) with {@code blocks} bottleneck blocks in the generator. */
+    private static FommConfig withBottleneck(int blocks) {
+        ObjectNode t = tree();
+        ((ObjectNode) t.get("model_params").get("generator_params")).put("num_bottleneck_blocks", blocks);
+        return FommConfig.fromTree(t);
+    }
+
+    private static double maxAbs(Tensor t) {
+        double m = 0;
+        for (float v : t.toArray()) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
+
+    @Test
+    void theDeeperGeneratorPredictsWhatTheTrainedOneDidAndTrainsItsNewBlocks() {
+        FommConfig shallow = withBottleneck(2), deep = withBottleneck(4);
+        StateDict trained = trained(shallow);
+        StateDict deepened = ModelWidening.widen(trained, shallow, deep, 9);
+        assertArrayEquals(trained.get("generator.bottleneck.r1.conv2.weight").toArray(),
+                deepened.get("generator.bottleneck.r1.conv2.weight").toArray(), "trained blocks kept");
+        for (String block : new String[] {"r2", "r3"}) {
+            String b = "generator.bottleneck." + block;
+            assertEquals(0, maxAbs(deepened.get(b + ".conv2.weight")), b + ".conv2 starts at 0");
+            assertEquals(0, maxAbs(deepened.get(b + ".conv2.bias")), b + ".conv2 starts at 0");
+            assertTrue(maxAbs(deepened.get(b + ".conv1.weight")) > 0, b + ".conv1 is initialized");
+        }
+
+        CreatureDataset data = new CreatureDataset(H, W, 1);
+        float[] source = data.testFrame(0, 0), driving = data.testFrame(0, 25);
+        float[] before = predict(shallow, trained, source, driving);
+        float[] after = predict(deep, deepened, source, driving);
+        // The new blocks add conv2's output, exactly 0 (0 * finite + 0), to their input: the same image bit for bit.
+        assertEquals(0, maxDiff(before, after), "deepened vs trained prediction");
+
+        // The new blocks are in the computation: a nonzero conv2 bias in one of them changes the image.
+        float[] bias = deepened.get("generator.bottleneck.r3.conv2.bias").toArray();
+        java.util.Arrays.fill(bias, 0.5f);
+        StateDict poked = replaced(deepened, Map.of("generator.bottleneck.r3.conv2.bias", Tensor.of(bias, bias.length)));
+        double poke = maxDiff(after, predict(deep, poked, source, driving));
+        assertTrue(poke > 1e-3, "a new block should be live, changed the image by " + poke);
+
+        // One step with BatchNorm frozen moves conv2 of the new blocks off zero.
+        ObjectNode t = tree();
+        ((ObjectNode) t.get("model_params").get("generator_params")).put("num_bottleneck_blocks", 4);
+        ((ObjectNode) t.get("train_params")).put("batch_size", 2).put("freeze_batch_norm", true);
+        Parameters p = Parameters.of(deepened);
+        new Trainer(deep, TrainParams.fromTree(t), p, new CreatureDataset(H, W, 10), 3, 2).trainStep();
+        double moved = 0;
+        for (float v : p.parameter("generator.bottleneck.r2.conv2.weight").value()) {
+            moved = Math.max(moved, Math.abs(v));
+        }
+        assertTrue(moved > 0, "the new block's conv2 should leave 0 after a step");
+
+        // Blocks are appended, never dropped.
+        IllegalArgumentException shallower = assertThrows(IllegalArgumentException.class,
+                () -> ModelWidening.widen(trained(deep), deep, shallow, 1));
+        assertTrue(shallower.getMessage().contains("which the wider config does not build"), shallower.getMessage());
+    }
+
     @Test
     void onlyWidthsMayGrow() {
         StateDict trained = trained(config(8, 32, 8));

@@ -35,7 +35,7 @@ import org.fomm4j.weights.StateDict;
  * </ul>
  * Fine-tuning starts from any FOMM weight file ({@code init}, e.g. a converted official checkpoint); with
  * {@code widen} the config's generator, keypoint detector and dense motion network may be wider than the
- * file's, which is grown to them first
+ * file's, and its generator bottleneck deeper, which is grown to them first
  * ({@link ModelWidening}: the same predictions, new channels to train).
  */
 public final class TrainingJob {
