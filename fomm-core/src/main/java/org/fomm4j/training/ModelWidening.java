@@ -4,6 +4,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.fomm4j.config.FommConfig;
 import org.fomm4j.networks.fomm.FommModel;
 import org.fomm4j.tensor.Tensor;
@@ -39,6 +41,8 @@ import org.fomm4j.weights.StateDict;
  * follows once {@code conv2} has left zero: the zero-initialized residual of Goyal et al. 2017 and Fixup.
  */
 public final class ModelWidening {
+    private static final Pattern BOTTLENECK_BLOCK = Pattern.compile("generator\\.bottleneck\\.r(\\d+)\\..+");
+
     private ModelWidening() {
     }
 
@@ -56,14 +60,14 @@ public final class ModelWidening {
         if (kp != null && kp[0] != wider.numKp() || image != null && image[0] != wider.numChannels()) {
             throw new IllegalArgumentException("cannot widen: the trained model has " + (kp == null ? "?" : kp[0])
                     + " keypoints and " + (image == null ? "?" : image[0]) + " image channels, the wider config "
-                    + wider.numKp() + " and " + wider.numChannels() + " (only widths may differ)");
+                    + wider.numKp() + " and " + wider.numChannels() + " (only widths and the generator's bottleneck depth may grow)");
         }
         StateDict init = FommInit.random(wider, seed);
         Set<String> expected = FommModel.expectedTensors(wider).keySet();
         for (String name : trained.names()) {
             if (!init.contains(name) && !name.endsWith("num_batches_tracked")) {
                 throw new IllegalArgumentException("cannot widen: the trained model has " + name
-                        + ", which the wider config does not build (only widths may differ)");
+                        + ", which the wider config does not build (only widths and the generator's bottleneck depth may grow)");
             }
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
@@ -79,7 +83,7 @@ public final class ModelWidening {
                     continue;
                 }
                 throw new IllegalArgumentException("cannot widen: the trained model lacks " + name
-                        + " (only widths may differ)");
+                        + " (only widths and the generator's bottleneck depth may grow)");
             }
             Tensor old = trained.get(name);
             int[] from = old.shape(), to = fresh.shape();
@@ -112,7 +116,7 @@ public final class ModelWidening {
      *         factors, temperature, frame shape...) or the weights cannot be widened
      */
     public static StateDict widen(StateDict trained, FommConfig trainedConfig, FommConfig wider, long seed) {
-        if (!withWidthsOf(wider, trainedConfig).equals(trainedConfig)) {
+        if (!withGrowableOf(wider, trainedConfig).equals(trainedConfig)) {
             throw new IllegalArgumentException("cannot widen: the configs differ in more than block_expansion, "
                     + "max_features and num_bottleneck_blocks (trained " + trainedConfig + ", wider " + wider + ")");
         }
@@ -121,24 +125,19 @@ public final class ModelWidening {
 
     /** Whether {@code name} belongs to a generator bottleneck block of which {@code trained} has no tensor. */
     private static boolean isNewBottleneckBlock(String name, StateDict trained) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("generator\\.bottleneck\\.r(\\d+)\\..+").matcher(name);
+        Matcher m = BOTTLENECK_BLOCK.matcher(name);
         if (!m.matches()) {
             return false;
         }
         String block = "generator.bottleneck.r" + m.group(1) + ".";
-        for (String t : trained.names()) {
-            if (t.startsWith(block)) {
-                return false;
-            }
-        }
-        return true;
+        return trained.names().stream().noneMatch(t -> t.startsWith(block));
     }
 
     /**
      * {@code c} with the generator's, the keypoint detector's and the dense motion network's widths, and the
      * generator's bottleneck depth, of {@code w}.
      */
-    private static FommConfig withWidthsOf(FommConfig c, FommConfig w) {
+    private static FommConfig withGrowableOf(FommConfig c, FommConfig w) {
         FommConfig.KpDetector k = c.kpDetector(), wk = w.kpDetector();
         FommConfig.Generator g = c.generator(), wg = w.generator();
         FommConfig.DenseMotion d = g.denseMotion(), wd = wg.denseMotion();

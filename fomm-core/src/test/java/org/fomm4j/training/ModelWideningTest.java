@@ -214,11 +214,15 @@ class ModelWideningTest {
         assertTrue(moved > 0, "the weights from new detector channels into the heatmaps should leave 0 after a step");
     }
 
-    /** The fixture config (two bottleneck blocks) with {@code blocks} bottleneck blocks in the generator. */
-    private static FommConfig withBottleneck(int blocks) {
+    /** The fixture config tree (two bottleneck blocks) with {@code blocks} bottleneck blocks in the generator. */
+    private static ObjectNode treeWithBottleneck(int blocks) {
         ObjectNode t = tree();
         ((ObjectNode) t.get("model_params").get("generator_params")).put("num_bottleneck_blocks", blocks);
-        return FommConfig.fromTree(t);
+        return t;
+    }
+
+    private static FommConfig withBottleneck(int blocks) {
+        return FommConfig.fromTree(treeWithBottleneck(blocks));
     }
 
     private static double maxAbs(Tensor t) {
@@ -258,8 +262,7 @@ class ModelWideningTest {
         assertTrue(poke > 1e-3, "a new block should be live, changed the image by " + poke);
 
         // One step with BatchNorm frozen moves conv2 of the new blocks off zero.
-        ObjectNode t = tree();
-        ((ObjectNode) t.get("model_params").get("generator_params")).put("num_bottleneck_blocks", 4);
+        ObjectNode t = treeWithBottleneck(4);
         ((ObjectNode) t.get("train_params")).put("batch_size", 2).put("freeze_batch_norm", true);
         Parameters p = Parameters.of(deepened);
         new Trainer(deep, TrainParams.fromTree(t), p, new CreatureDataset(H, W, 10), 3, 2).trainStep();
