@@ -30,7 +30,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue from OUTPUT/checkpoint.fomm4j (exactly where it stopped; the config's train_params may differ, to extend the schedule; refused if OUTPUT has no checkpoint)")
     boolean resume;
 
-    @Option(names = "--init", description = "start from this FOMM weight file (fine-tuning, e.g. a converted official checkpoint)")
+    @Option(names = "--init", description = "start from this FOMM weight file (fine-tuning, e.g. a converted official checkpoint); the config's "
+            + "scale_factor of the keypoint detector or dense motion network may differ from the file's")
     Path init;
 
     @Option(names = "--widen", description = "with --init: grow the init model's generator, keypoint detector and "

@@ -84,6 +84,43 @@ class TrainCliTest {
         }
     }
 
+    /**
+     * {@code --init} at another {@code scale_factor}: the keypoint detector's learned weights carry over to a
+     * full-resolution detector (its fixed anti-aliasing buffer is dropped) and back (the buffer is the Gaussian).
+     */
+    @Test
+    void fineTunesATrainedModelAtAnotherInputScale() throws Exception {
+        Path half = tmp.resolve("half"), full = tmp.resolve("full"), back = tmp.resolve("back");
+        ok("train", "--config", smallConfig().toString(), "--output", half.toString(), "--steps", "1", "--batch", "2");
+        String yaml = Files.readString(smallConfig());
+        String fullYaml = yaml.replaceFirst("(?s)(kp_detector_params:.*?scale_factor:) *0\\.5", "$1 1");
+        assertNotEquals(yaml, fullYaml);
+        Path fullConfig = tmp.resolve("full.yaml");
+        Files.writeString(fullConfig, fullYaml);
+        ok("train", "--config", fullConfig.toString(), "--output", full.toString(), "--init", half.resolve("model.fomm4j").toString(),
+                "--steps", "1", "--batch", "2");
+        try (var a = org.fomm4j.io.weights.WeightFile.open(half.resolve("model.fomm4j"));
+             var b = org.fomm4j.io.weights.WeightFile.open(full.resolve("model.fomm4j"))) {
+            assertTrue(a.stateDict().contains("kp_detector.down.weight"));
+            assertFalse(b.stateDict().contains("kp_detector.down.weight"), "no anti-aliasing at scale_factor 1");
+            assertArrayEquals(a.stateDict().get("generator.dense_motion_network.down.weight").toArray(),
+                    b.stateDict().get("generator.dense_motion_network.down.weight").toArray());
+            float[] before = a.stateDict().get("kp_detector.kp.weight").toArray(), after = b.stateDict().get("kp_detector.kp.weight").toArray();
+            double moved = 0;
+            for (int i = 0; i < before.length; i++) {
+                moved = Math.max(moved, Math.abs(after[i] - before[i]));
+            }
+            assertTrue(moved > 1e-6 && moved < 1e-3, "the detector's own weights went on from the trained ones, one step away: " + moved);
+        }
+        ok("train", "--config", smallConfig().toString(), "--output", back.toString(), "--init", full.resolve("model.fomm4j").toString(),
+                "--steps", "1", "--batch", "2");
+        try (var a = org.fomm4j.io.weights.WeightFile.open(half.resolve("model.fomm4j"));
+             var c = org.fomm4j.io.weights.WeightFile.open(back.resolve("model.fomm4j"))) {
+            assertArrayEquals(a.stateDict().get("kp_detector.down.weight").toArray(), c.stateDict().get("kp_detector.down.weight").toArray(),
+                    "back at 0.5 the buffer is the Gaussian again");
+        }
+    }
+
     /** {@code --init --widen}: a trained model goes on training with wider networks; nothing else may change. */
     @Test
     void widensTheNetworksOfATrainedModel() throws Exception {

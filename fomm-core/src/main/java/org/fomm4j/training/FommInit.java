@@ -72,4 +72,27 @@ public final class FommInit {
         }
         return StateDict.of(out);
     }
+
+    /**
+     * {@code trained} with its anti-aliasing buffers ({@code kp_detector.down.weight},
+     * {@code generator.dense_motion_network.down.weight}) replaced by those {@code config} builds: added for a
+     * {@code scale_factor} below 1, left out for 1. They are fixed Gaussians, not learned, so a trained model
+     * can be fine-tuned at another input scale of its keypoint detector or dense motion network; every
+     * learned tensor is kept as it is.
+     */
+    public static StateDict withAntiAliasOf(StateDict trained, FommConfig config) {
+        StateDict fresh = random(config, 0);
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (String name : trained.names()) {
+            if (!name.endsWith("down.weight")) {
+                out.put(name, trained.get(name));
+            }
+        }
+        for (String name : fresh.names()) {
+            if (name.endsWith("down.weight")) {
+                out.put(name, fresh.get(name));
+            }
+        }
+        return StateDict.of(out);
+    }
 }

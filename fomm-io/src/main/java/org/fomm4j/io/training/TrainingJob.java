@@ -33,7 +33,8 @@ import org.fomm4j.weights.StateDict;
  *   <li>{@code model.fomm4j}: the model alone, for {@code fomm animate --model};</li>
  *   <li>{@code log.csv}: step, epoch, losses, learning rate and samples per second of every step.</li>
  * </ul>
- * Fine-tuning starts from any FOMM weight file ({@code init}, e.g. a converted official checkpoint); with
+ * Fine-tuning starts from any FOMM weight file ({@code init}, e.g. a converted official checkpoint), at the
+ * config's input scales ({@link FommInit#withAntiAliasOf}: a {@code scale_factor} may differ from the file's); with
  * {@code widen} the config's generator, keypoint detector and dense motion network may be wider than the
  * file's, and its generator bottleneck deeper, which is grown to them first
  * ({@link ModelWidening}: the same predictions, new channels to train).
@@ -100,6 +101,8 @@ public final class TrainingJob {
                 FommConfig trained = trainedConfig(start.metadata());
                 initial = trained == null ? ModelWidening.widen(initial, config, o.seed())
                         : ModelWidening.widen(initial, trained, config, o.seed());
+            } else {
+                initial = FommInit.withAntiAliasOf(initial, config);
             }
         } else {
             initial = FommInit.random(config, o.seed());
