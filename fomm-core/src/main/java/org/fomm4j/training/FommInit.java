@@ -34,12 +34,7 @@ public final class FommInit {
             String leaf = name.substring(name.lastIndexOf('.') + 1);
             boolean norm = name.matches(".*\\.norm\\d?\\.[a-z_]+$");
             if (name.endsWith("down.weight")) {
-                double scale = name.startsWith("kp_detector") ? config.kpDetector().scaleFactor()
-                        : config.generator().denseMotion().scaleFactor();
-                float[] k = ResampleOps.gaussianKernel(scale);
-                for (int c = 0; c < shape[0]; c++) {
-                    System.arraycopy(k, 0, v, c * k.length, k.length);
-                }
+                v = antiAliasKernel(name, shape, config);
             } else if (leaf.equals("running_var") || norm && leaf.equals("weight")) {
                 java.util.Arrays.fill(v, 1f);
             } else if (norm || leaf.equals("running_mean") || leaf.equals("num_batches_tracked")) {
@@ -81,18 +76,29 @@ public final class FommInit {
      * learned tensor is kept as it is.
      */
     public static StateDict withAntiAliasOf(StateDict trained, FommConfig config) {
-        StateDict fresh = random(config, 0);
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (String name : trained.names()) {
             if (!name.endsWith("down.weight")) {
                 out.put(name, trained.get(name));
             }
         }
-        for (String name : fresh.names()) {
-            if (name.endsWith("down.weight")) {
-                out.put(name, fresh.get(name));
+        for (var e : FommModel.expectedTensors(config).entrySet()) {
+            if (e.getKey().endsWith("down.weight")) {
+                out.put(e.getKey(), Tensor.of(antiAliasKernel(e.getKey(), e.getValue(), config), e.getValue()));
             }
         }
         return StateDict.of(out);
+    }
+
+    /** The Gaussian of the network's {@code scale_factor}, once per channel: {@code [C, 1, k, k]} flattened. */
+    private static float[] antiAliasKernel(String name, int[] shape, FommConfig config) {
+        double scale = name.startsWith("kp_detector") ? config.kpDetector().scaleFactor()
+                : config.generator().denseMotion().scaleFactor();
+        float[] k = ResampleOps.gaussianKernel(scale);
+        float[] v = new float[shape[0] * k.length];
+        for (int c = 0; c < shape[0]; c++) {
+            System.arraycopy(k, 0, v, c * k.length, k.length);
+        }
+        return v;
     }
 }
