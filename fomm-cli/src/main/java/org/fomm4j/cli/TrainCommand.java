@@ -35,7 +35,7 @@ final class TrainCommand implements Callable<Integer> {
     Path init;
 
     @Option(names = "--widen", description = "with --init: grow the init model's generator, keypoint detector and "
-            + "dense motion network to the config's wider block_expansion/max_features, and the generator to its num_bottleneck_blocks, predicting exactly what it did, then train (freeze_batch_norm: true advised)")
+            + "dense motion network to the config's wider block_expansion/max_features, and the generator to its num_bottleneck_blocks, predicting exactly what it did; a larger num_kp (up to twice) splits trained keypoints into jittered copies, predicting almost what it did; then train (freeze_batch_norm: true advised)")
     boolean widen;
 
     @Option(names = "--steps", defaultValue = "0", description = "stop after this many steps (default: the config's epochs)")

@@ -109,16 +109,21 @@ public final class ModelWidening {
 
     /**
      * {@link #widen(StateDict, FommConfig, long)} after checking that {@code trainedConfig}, the config
-     * {@code trained} was built with, differs from {@code wider} in widths and the generator's bottleneck
-     * depth only.
+     * {@code trained} was built with, differs from {@code wider} in widths, the generator's bottleneck
+     * depth and the number of keypoints only. More keypoints are first made by splitting trained ones
+     * ({@link KeypointSplitting}, with {@link KeypointSplitting#DEFAULT_JITTER}), then the widths grow.
      *
      * @throws IllegalArgumentException if another model parameter differs (keypoints, other blocks, scale
      *         factors, temperature, frame shape...) or the weights cannot be widened
      */
     public static StateDict widen(StateDict trained, FommConfig trainedConfig, FommConfig wider, long seed) {
+        if (wider.numKp() > trainedConfig.numKp()) {
+            trained = KeypointSplitting.split(trained, trainedConfig, wider.numKp(), seed, KeypointSplitting.DEFAULT_JITTER);
+            trainedConfig = KeypointSplitting.withNumKp(trainedConfig, wider.numKp());
+        }
         if (!withGrowableOf(wider, trainedConfig).equals(trainedConfig)) {
             throw new IllegalArgumentException("cannot widen: the configs differ in more than block_expansion, "
-                    + "max_features and num_bottleneck_blocks (trained " + trainedConfig + ", wider " + wider + ")");
+                    + "max_features, num_bottleneck_blocks and a larger num_kp (trained " + trainedConfig + ", wider " + wider + ")");
         }
         return widen(trained, wider, seed);
     }

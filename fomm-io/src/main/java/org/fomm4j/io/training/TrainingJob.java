@@ -36,7 +36,7 @@ import org.fomm4j.weights.StateDict;
  * Fine-tuning starts from any FOMM weight file ({@code init}, e.g. a converted official checkpoint), at the
  * config's input scales ({@link FommInit#withAntiAliasOf}: a {@code scale_factor} may differ from the file's); with
  * {@code widen} the config's generator, keypoint detector and dense motion network may be wider than the
- * file's, and its generator bottleneck deeper, which is grown to them first
+ * file's, its generator bottleneck deeper and its num_kp larger (trained keypoints split, {@link org.fomm4j.training.KeypointSplitting}), which is grown to them first
  * ({@link ModelWidening}: the same predictions, new channels to train).
  */
 public final class TrainingJob {
