@@ -67,14 +67,15 @@ class ModelWideningTest {
         return StateDict.of(out);
     }
 
-    private static float[] predict(FommConfig config, StateDict weights, float[] source, float[] driving) {
+    /** The standard-mode prediction of one 64x64 driving frame (also used by {@link KeypointSplittingTest}). */
+    static float[] predict(FommConfig config, StateDict weights, float[] source, float[] driving) {
         try (FommModel model = FommModel.create(config, weights);
              FommAnimator a = new FommAnimator(model, Tensor.of(source, 1, 3, H, W), AnimationMode.STANDARD)) {
             return a.animate(Tensor.of(driving, 1, 3, H, W)).toArray();
         }
     }
 
-    private static double maxDiff(float[] a, float[] b) {
+    static double maxDiff(float[] a, float[] b) {
         double m = 0;
         for (int i = 0; i < a.length; i++) {
             m = Math.max(m, Math.abs(a[i] - b[i]));
