@@ -24,6 +24,8 @@ WIDENED_START = FROZEN_START + 73684  # run 6b starts (--init --widen) from run 
 MOTION_START = WIDENED_START + 52500  # run 9 starts (--init --widen) from run 8's last step, again from 0
 MOTION128_START = MOTION_START + 15000  # run 10 starts (--init --widen) from run 9's last step, again from 0
 GENERATOR64_START = MOTION128_START + 18921  # run 11 starts (--init --widen) from run 10's last step, again from 0
+KP_FULL_RES_START = GENERATOR64_START + 12500 + 2959  # run 14 starts (--init) from run 12's last step, again from 0
+FULL_RES_START = KP_FULL_RES_START + 11002  # run 16 starts (--init) from run 15's last step, again from 0
 # (label, log, steps added before this log's step numbers, held-out ratio after the run or None)
 RUNS = [
     ("run 1", "docs/training-creatures-64-separation.csv", 0, 0.71),
@@ -38,9 +40,15 @@ RUNS = [
     ("run 9 (motion nets wider)", "docs/training-creatures-64-widened-motion.csv", MOTION_START, 0.45),
     ("run 10 (their deep levels)", "docs/training-creatures-64-widened-motion128.csv", MOTION128_START, 0.44),
     ("run 11 (generator 64)", "docs/training-creatures-64-widened-generator64.csv", GENERATOR64_START, 0.43),
+    ("run 12", "docs/training-creatures-64-widened-generator64-long.csv", GENERATOR64_START, None),
+    ("run 14 (detector full res.)", "docs/training-creatures-64-kp-full-res.csv", KP_FULL_RES_START, 0.42),
+    ("run 15", "docs/training-creatures-64-kp-full-res-long.csv", KP_FULL_RES_START, 0.41),
+    ("run 16 (motion full res.)", "docs/training-creatures-64-full-res.csv", FULL_RES_START, 0.41),
+    ("run 17", "docs/training-creatures-64-full-res-long.csv", FULL_RES_START, 0.41),
 ]
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194), (23, 190, 207), (188, 189, 34), (127, 127, 127)]
+           (227, 119, 194), (23, 190, 207), (188, 189, 34), (127, 127, 127), (0, 0, 128), (128, 0, 0),
+           (0, 100, 0), (255, 0, 255), (0, 0, 0), (100, 100, 0)]
 WINDOW = 500
 W, H = 960, 640
 LEFT, RIGHT = 70, 20
@@ -72,7 +80,7 @@ def windows(path, offset):
 def main():
     curves = [(label, windows(path, off), ratio) for label, path, off, ratio in RUNS]
     xmax = max(c[1][-1][0] for c in curves)
-    ymin, ymax = 0.4, 1.7
+    ymin, ymax = 0.3, 1.7
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     f, small = font(14), font(12)
@@ -84,7 +92,7 @@ def main():
         return panel[1] - (panel[1] - panel[0]) * (v - lo) / (hi - lo)
 
     # Axes and grid.
-    for panel, lo, hi, ticks, fmt in ((TOP_PANEL, ymin, ymax, [0.4 + 0.1 * i for i in range(14)], "%.1f"),
+    for panel, lo, hi, ticks, fmt in ((TOP_PANEL, ymin, ymax, [0.3 + 0.1 * i for i in range(15)], "%.1f"),
                                       (BOTTOM_PANEL, *RATIO_RANGE, [0.4, 0.5, 0.6, 0.7, 0.8], "%.1f")):
         d.rectangle([LEFT, panel[0], W - RIGHT, panel[1]], outline="black")
         for t in ticks:
@@ -111,13 +119,14 @@ def main():
     for i, (label, pts, ratio) in enumerate(curves):
         c = COLOURS[i % len(COLOURS)]
         d.line([(x(s), y(v, ymin, ymax, TOP_PANEL)) for s, v in pts], fill=c, width=2)
-        d.text((W - RIGHT - 220, TOP_PANEL[0] + 30 + 18 * i), "- " + label, fill=c, font=f)
+        d.text((W - RIGHT - 220, TOP_PANEL[0] + 12 + 17 * i), "- " + label, fill=c, font=f)
         if ratio is not None:
             points.append((pts[-1][0], ratio, c))
-    for s, r, c in points:
+    for i, (s, r, c) in enumerate(points):
         px, py = x(s), y(r, *RATIO_RANGE, BOTTOM_PANEL)
         d.ellipse([px - 5, py - 5, px + 5, py + 5], fill=c)
-        d.text((px - 8, py - 8), "%.2f" % r, fill=c, font=small, anchor="rb")
+        if i == 0 or "%.2f" % r != "%.2f" % points[i - 1][1]:  # a repeated value would overprint its neighbour
+            d.text((px - 8, py - 8), "%.2f" % r, fill=c, font=small, anchor="rb")
     d.line([(x(s), y(r, *RATIO_RANGE, BOTTOM_PANEL)) for s, r, _ in points], fill=(150, 150, 150))
     out = os.path.join(ROOT, "docs/training-creatures-64.png")
     img.save(out)
