@@ -253,40 +253,152 @@ final class PanamaKernels extends ScalarKernels {
     @Override
     public void convWeightGradient(float[] x, int xOff, int xSample, float[] dy, int dyOff, int dySample, int n,
                                    int oCount, int k, int wp, int len, float[] dw, int dwOff, int dwStride) {
-        // Register tile: 4 output channels x 3 taps = 12 accumulators, 7 loads per 12 FMAs, within the 16
-        // vector registers of AVX2 as well as AVX-512's 32. Accumulators run over the whole batch, so
-        // each output is reduced across lanes once.
+        // Register tiles, with accumulators over the whole batch so each output is reduced across lanes once:
+        // 4 output channels x (2 rows x 3 taps) = 24 accumulators + 4 gradient vectors + 1 input vector where
+        // there are 32 vector registers (AVX-512), 4 x 3 = 12 + 4 within AVX2's 16. The wider tile reads 5
+        // streams per 24 FMAs instead of 5 per 12. Output channels are the outer loop so that their 4 gradient
+        // planes stay in cache across all k * k taps. Each tile kernel adds its own results to dw (see flush).
         int body = SPECIES.loopBound(len);
-        for (int ky = 0; ky < k; ky++) {
-            int xk = xOff + ky * wp;
-            int o = 0;
-            for (; o + 3 < oCount; o += 4) {
-                int d = dyOff + o * len, wb = dwOff + o * dwStride + ky * k;
-                int kx = 0;
-                for (; kx + 2 < k; kx += 3) {
-                    wg4x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride);
-                }
-                for (; kx < k; kx++) {
-                    for (int q = 0; q < 4; q++) {
-                        wg1x1(x, xk + kx, xSample, dy, d + q * len, dySample, n, len, body, dw, wb + q * dwStride + kx);
+        int o = 0;
+        for (; o + 3 < oCount; o += 4) {
+            int d = dyOff + o * len, wo = dwOff + o * dwStride;
+            int ky = 0;
+            if (WIDE_TILE) {
+                for (; ky + 1 < k; ky += 2) {
+                    int xk = xOff + ky * wp, wb = wo + ky * k;
+                    int kx = 0;
+                    for (; kx + 2 < k; kx += 3) {
+                        wg4x6(x, xk + kx, xSample, wp, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
+                    }
+                    for (; kx < k; kx++) {
+                        for (int r = 0; r < 2; r++) {
+                            for (int q = 0; q < 4; q++) {
+                                wg1x1(x, xk + r * wp + kx, xSample, dy, d + q * len, dySample, n, len, body, dw,
+                                        wb + q * dwStride + r * k + kx, dwStride, k);
+                            }
+                        }
                     }
                 }
             }
-            for (; o < oCount; o++) {
-                int d = dyOff + o * len, wb = dwOff + o * dwStride + ky * k;
+            for (; ky < k; ky++) {
+                int xk = xOff + ky * wp, wb = wo + ky * k;
                 int kx = 0;
                 for (; kx + 2 < k; kx += 3) {
-                    wg1x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx);
+                    wg4x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
                 }
                 for (; kx < k; kx++) {
-                    wg1x1(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx);
+                    for (int q = 0; q < 4; q++) {
+                        wg1x1(x, xk + kx, xSample, dy, d + q * len, dySample, n, len, body, dw,
+                                wb + q * dwStride + kx, dwStride, k);
+                    }
+                }
+            }
+        }
+        for (; o < oCount; o++) {
+            int d = dyOff + o * len;
+            for (int ky = 0; ky < k; ky++) {
+                int xk = xOff + ky * wp, wb = dwOff + o * dwStride + ky * k;
+                int kx = 0;
+                for (; kx + 2 < k; kx += 3) {
+                    wg1x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
+                }
+                for (; kx < k; kx++) {
+                    wg1x1(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
                 }
             }
         }
     }
 
+    /**
+     * Whether {@link #convWeightGradient} uses the 4 x 6 register tile: 512-bit vectors are only preferred
+     * where the CPU has AVX-512's 32 vector registers; narrower vectors may mean AVX2's 16, where 29 live
+     * vectors would spill.
+     */
+    private static final boolean WIDE_TILE = VL >= 16;
+
+    /**
+     * 4 output channels x taps {@code (0, 0..2)} and {@code (1, 0..2)} (row, column) from {@code xb}, over
+     * {@code [0, body)} of every sample; the accumulators go lane by lane into a local array for {@link #flush}.
+     * Two measured traps (Zen 5, C2 of JDK 25): reducing the 24 vectors inline pushes C2 past its node
+     * budget and leaves them boxed (4x slower), and an accumulator array passed in by the caller instead of
+     * allocated here made this loop about 1.5x slower.
+     */
+    private static void wg4x6(float[] x, int xb, int xSample, int wp, float[] dy, int db, int dySample, int n, int len,
+                              int body, float[] dw, int wb, int dwStride, int k) {
+        FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00;
+        for (int s = 0; s < n; s++) {
+            int xs = xb + s * xSample, xt = xs + wp, d0 = db + s * dySample, d1 = d0 + len, d2 = d1 + len, d3 = d2 + len;
+            for (int p = 0; p < body; p += VL) {
+                FloatVector g0 = FloatVector.fromArray(SPECIES, dy, d0 + p);
+                FloatVector g1 = FloatVector.fromArray(SPECIES, dy, d1 + p);
+                FloatVector g2 = FloatVector.fromArray(SPECIES, dy, d2 + p);
+                FloatVector g3 = FloatVector.fromArray(SPECIES, dy, d3 + p);
+                FloatVector v = FloatVector.fromArray(SPECIES, x, xs + p);
+                a00 = g0.fma(v, a00);
+                a10 = g1.fma(v, a10);
+                a20 = g2.fma(v, a20);
+                a30 = g3.fma(v, a30);
+                v = FloatVector.fromArray(SPECIES, x, xs + p + 1);
+                a01 = g0.fma(v, a01);
+                a11 = g1.fma(v, a11);
+                a21 = g2.fma(v, a21);
+                a31 = g3.fma(v, a31);
+                v = FloatVector.fromArray(SPECIES, x, xs + p + 2);
+                a02 = g0.fma(v, a02);
+                a12 = g1.fma(v, a12);
+                a22 = g2.fma(v, a22);
+                a32 = g3.fma(v, a32);
+                v = FloatVector.fromArray(SPECIES, x, xt + p);
+                a03 = g0.fma(v, a03);
+                a13 = g1.fma(v, a13);
+                a23 = g2.fma(v, a23);
+                a33 = g3.fma(v, a33);
+                v = FloatVector.fromArray(SPECIES, x, xt + p + 1);
+                a04 = g0.fma(v, a04);
+                a14 = g1.fma(v, a14);
+                a24 = g2.fma(v, a24);
+                a34 = g3.fma(v, a34);
+                v = FloatVector.fromArray(SPECIES, x, xt + p + 2);
+                a05 = g0.fma(v, a05);
+                a15 = g1.fma(v, a15);
+                a25 = g2.fma(v, a25);
+                a35 = g3.fma(v, a35);
+            }
+        }
+        float[] acc = new float[24 * VL];
+        a00.intoArray(acc, 0);
+        a01.intoArray(acc, VL);
+        a02.intoArray(acc, 2 * VL);
+        a03.intoArray(acc, 3 * VL);
+        a04.intoArray(acc, 4 * VL);
+        a05.intoArray(acc, 5 * VL);
+        a10.intoArray(acc, 6 * VL);
+        a11.intoArray(acc, 7 * VL);
+        a12.intoArray(acc, 8 * VL);
+        a13.intoArray(acc, 9 * VL);
+        a14.intoArray(acc, 10 * VL);
+        a15.intoArray(acc, 11 * VL);
+        a20.intoArray(acc, 12 * VL);
+        a21.intoArray(acc, 13 * VL);
+        a22.intoArray(acc, 14 * VL);
+        a23.intoArray(acc, 15 * VL);
+        a24.intoArray(acc, 16 * VL);
+        a25.intoArray(acc, 17 * VL);
+        a30.intoArray(acc, 18 * VL);
+        a31.intoArray(acc, 19 * VL);
+        a32.intoArray(acc, 20 * VL);
+        a33.intoArray(acc, 21 * VL);
+        a34.intoArray(acc, 22 * VL);
+        a35.intoArray(acc, 23 * VL);
+        flush(acc, 4, 6, x, xb, xSample, wp, dy, db, dySample, n, len, body, dw, wb, dwStride, k);
+    }
+
+    /** As {@link #wg4x6} for the taps {@code (0, 0..2)} only. */
     private static void wg4x3(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
-                              float[] dw, int wb, int dwStride) {
+                              float[] dw, int wb, int dwStride, int k) {
         FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
         for (int s = 0; s < n; s++) {
@@ -313,23 +425,25 @@ final class PanamaKernels extends ScalarKernels {
                 a32 = g.fma(x2, a32);
             }
         }
-        int w1 = wb + dwStride, w2 = w1 + dwStride, w3 = w2 + dwStride;
-        dw[wb] += laneSum(a00) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
-        dw[wb + 1] += laneSum(a01) + tail(x, xb + 1, xSample, dy, db, dySample, n, len, body);
-        dw[wb + 2] += laneSum(a02) + tail(x, xb + 2, xSample, dy, db, dySample, n, len, body);
-        dw[w1] += laneSum(a10) + tail(x, xb, xSample, dy, db + len, dySample, n, len, body);
-        dw[w1 + 1] += laneSum(a11) + tail(x, xb + 1, xSample, dy, db + len, dySample, n, len, body);
-        dw[w1 + 2] += laneSum(a12) + tail(x, xb + 2, xSample, dy, db + len, dySample, n, len, body);
-        dw[w2] += laneSum(a20) + tail(x, xb, xSample, dy, db + 2 * len, dySample, n, len, body);
-        dw[w2 + 1] += laneSum(a21) + tail(x, xb + 1, xSample, dy, db + 2 * len, dySample, n, len, body);
-        dw[w2 + 2] += laneSum(a22) + tail(x, xb + 2, xSample, dy, db + 2 * len, dySample, n, len, body);
-        dw[w3] += laneSum(a30) + tail(x, xb, xSample, dy, db + 3 * len, dySample, n, len, body);
-        dw[w3 + 1] += laneSum(a31) + tail(x, xb + 1, xSample, dy, db + 3 * len, dySample, n, len, body);
-        dw[w3 + 2] += laneSum(a32) + tail(x, xb + 2, xSample, dy, db + 3 * len, dySample, n, len, body);
+        float[] acc = new float[12 * VL];
+        a00.intoArray(acc, 0);
+        a01.intoArray(acc, VL);
+        a02.intoArray(acc, 2 * VL);
+        a10.intoArray(acc, 3 * VL);
+        a11.intoArray(acc, 4 * VL);
+        a12.intoArray(acc, 5 * VL);
+        a20.intoArray(acc, 6 * VL);
+        a21.intoArray(acc, 7 * VL);
+        a22.intoArray(acc, 8 * VL);
+        a30.intoArray(acc, 9 * VL);
+        a31.intoArray(acc, 10 * VL);
+        a32.intoArray(acc, 11 * VL);
+        flush(acc, 4, 3, x, xb, xSample, 0, dy, db, dySample, n, len, body, dw, wb, dwStride, k);
     }
 
+    /** As {@link #wg4x6} for one output channel and the taps {@code (0, 0..2)}. */
     private static void wg1x3(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
-                              float[] dw, int wb) {
+                              float[] dw, int wb, int dwStride, int k) {
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
         for (int s = 0; s < n; s++) {
             int xs = xb + s * xSample, d = db + s * dySample;
@@ -352,13 +466,16 @@ final class PanamaKernels extends ScalarKernels {
                 a2 = g.fma(FloatVector.fromArray(SPECIES, x, xs + p + 2), a2);
             }
         }
-        dw[wb] += laneSum(a0.add(b0)) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
-        dw[wb + 1] += laneSum(a1.add(b1)) + tail(x, xb + 1, xSample, dy, db, dySample, n, len, body);
-        dw[wb + 2] += laneSum(a2.add(b2)) + tail(x, xb + 2, xSample, dy, db, dySample, n, len, body);
+        float[] acc = new float[3 * VL];
+        a0.add(b0).intoArray(acc, 0);
+        a1.add(b1).intoArray(acc, VL);
+        a2.add(b2).intoArray(acc, 2 * VL);
+        flush(acc, 1, 3, x, xb, xSample, 0, dy, db, dySample, n, len, body, dw, wb, dwStride, k);
     }
 
+    /** As {@link #wg4x6} for one output channel and one tap. */
     private static void wg1x1(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
-                              float[] dw, int wb) {
+                              float[] dw, int wb, int dwStride, int k) {
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0;
         for (int s = 0; s < n; s++) {
             int xs = xb + s * xSample, d = db + s * dySample;
@@ -371,17 +488,32 @@ final class PanamaKernels extends ScalarKernels {
                 a0 = FloatVector.fromArray(SPECIES, dy, d + p).fma(FloatVector.fromArray(SPECIES, x, xs + p), a0);
             }
         }
-        dw[wb] += laneSum(a0.add(a1)) + tail(x, xb, xSample, dy, db, dySample, n, len, body);
+        float[] acc = new float[1 * VL];
+        a0.add(a1).intoArray(acc, 0);
+        flush(acc, 1, 1, x, xb, xSample, 0, dy, db, dySample, n, len, body, dw, wb, dwStride, k);
     }
 
     /**
-     * The lanes' sum in lane order: {@code reduceLanes(ADD)} on floats sums in an unspecified order that
-     * differs between the interpreter and C2 (measured: lane order interpreted, another order compiled), so
-     * training steps taken before and after the JIT compiled this kernel were not reproducible. Called once
-     * per accumulator after a whole run, so the store costs nothing measurable.
+     * Adds a tile's accumulators to {@code dw}: accumulator {@code (q, t)} of {@code acc} ({@code [q * taps + t][VL]})
+     * belongs to output channel {@code q} and tap {@code (t / 3, t % 3)} (row, column) from {@code xb}, and
+     * gets the positions {@code [body, len)} added. Lanes are summed in lane order in double: {@code
+     * reduceLanes(ADD)} on floats sums in an unspecified order that differs between the interpreter and C2
+     * (measured: lane order interpreted, another order compiled), so training steps taken before and after
+     * the JIT compiled a kernel were not reproducible.
      */
-    private static float laneSum(FloatVector v) {
-        return (float) VectorMath.sumLanes(v, new float[VL]);
+    private static void flush(float[] acc, int outputs, int taps, float[] x, int xb, int xSample, int wp, float[] dy,
+                              int db, int dySample, int n, int len, int body, float[] dw, int wb, int dwStride, int k) {
+        for (int q = 0; q < outputs; q++) {
+            for (int t = 0; t < taps; t++) {
+                int r = t / 3, c = t % 3, a = (q * taps + t) * VL;
+                double sum = 0;
+                for (int l = 0; l < VL; l++) {
+                    sum += acc[a + l];
+                }
+                dw[wb + q * dwStride + r * k + c] += (float) sum
+                        + tail(x, xb + r * wp + c, xSample, dy, db + q * len, dySample, n, len, body);
+            }
+        }
     }
 
     /** The positions {@code [body, len)} of one (output channel, tap) pair, over the batch. */
