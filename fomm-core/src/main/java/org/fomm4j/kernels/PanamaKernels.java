@@ -503,14 +503,19 @@ final class PanamaKernels extends ScalarKernels {
      */
     private static void flush(float[] acc, int outputs, int taps, float[] x, int xb, int xSample, int wp, float[] dy,
                               int db, int dySample, int n, int len, int body, float[] dw, int wb, int dwStride, int k) {
+        // Lane-major, so the accumulators' sums are independent chains rather than one after another (each
+        // one's additions still in lane order): one sum at a time was 4% of a training step.
+        int m = outputs * taps;
+        double[] sums = new double[m];
+        for (int l = 0; l < VL; l++) {
+            for (int a = 0; a < m; a++) {
+                sums[a] += acc[a * VL + l];
+            }
+        }
         for (int q = 0; q < outputs; q++) {
             for (int t = 0; t < taps; t++) {
-                int r = t / 3, c = t % 3, a = (q * taps + t) * VL;
-                double sum = 0;
-                for (int l = 0; l < VL; l++) {
-                    sum += acc[a + l];
-                }
-                dw[wb + q * dwStride + r * k + c] += (float) sum
+                int r = t / 3, c = t % 3;
+                dw[wb + q * dwStride + r * k + c] += (float) sums[q * taps + t]
                         + tail(x, xb + r * wp + c, xSample, dy, db + q * len, dySample, n, len, body);
             }
         }
