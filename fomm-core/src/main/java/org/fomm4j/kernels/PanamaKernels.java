@@ -259,23 +259,41 @@ final class PanamaKernels extends ScalarKernels {
         // streams per 24 FMAs instead of 5 per 12. Output channels are the outer loop so that their 4 gradient
         // planes stay in cache across all k * k taps. Each tile kernel adds its own results to dw (see flush).
         int body = SPECIES.loopBound(len);
-        int o = 0;
-        for (; o + 3 < oCount; o += 4) {
+        for (int o = 0; o < oCount; o += 4) {
+            // A group of 2 or 3 output channels runs the 4-channel tiles with its last channel's gradient
+            // read again for the missing ones and their sums dropped: 3/4 or 1/2 of the tile's speed is
+            // still above the one-channel kernels' (the generator's 3-channel output layer, the keypoint
+            // head's 15 = 3 x 4 + 3).
+            int outputs = Math.min(4, oCount - o);
             int d = dyOff + o * len, wo = dwOff + o * dwStride;
+            if (outputs == 1 || (outputs < 4 && !WIDE_TILE)) {
+                for (int q = 0; q < outputs; q++) {
+                    oneChannel(x, xOff, xSample, dy, d + q * len, dySample, n, k, wp, len, body, dw, wo + q * dwStride,
+                            dwStride);
+                }
+                continue;
+            }
             int ky = 0;
             if (WIDE_TILE) {
                 for (; ky + 1 < k; ky += 2) {
                     int xk = xOff + ky * wp, wb = wo + ky * k;
-                    int kx = 0;
-                    for (; kx + 2 < k; kx += 3) {
-                        wg4x6(x, xk + kx, xSample, wp, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
+                    for (int kx = 0; kx + 2 < k; kx += 3) {
+                        wg4x6(x, xk + kx, xSample, wp, 1, dy, d, dySample, outputs, n, len, body, dw, wb + kx,
+                                dwStride, k, 1);
                     }
-                    for (; kx < k; kx++) {
-                        for (int r = 0; r < 2; r++) {
-                            for (int q = 0; q < 4; q++) {
-                                wg1x1(x, xk + r * wp + kx, xSample, dy, d + q * len, dySample, n, len, body, dw,
-                                        wb + q * dwStride + r * k + kx, dwStride, k);
-                            }
+                }
+                // The columns the triples left (the 7x7 heads' last one) over those row pairs: six rows of one
+                // column are a 4 x 6 tile too.
+                for (int kx = k - k % 3; kx < k; kx++) {
+                    int r = 0;
+                    for (; r + 5 < ky; r += 6) {
+                        wg4x6(x, xOff + r * wp + kx, xSample, 3 * wp, wp, dy, d, dySample, outputs, n, len, body, dw,
+                                wo + r * k + kx, dwStride, 3 * k, k);
+                    }
+                    for (; r < ky; r++) {
+                        for (int q = 0; q < outputs; q++) {
+                            wg1x1(x, xOff + r * wp + kx, xSample, dy, d + q * len, dySample, n, len, body, dw,
+                                    wo + q * dwStride + r * k + kx, dwStride, k);
                         }
                     }
                 }
@@ -284,27 +302,29 @@ final class PanamaKernels extends ScalarKernels {
                 int xk = xOff + ky * wp, wb = wo + ky * k;
                 int kx = 0;
                 for (; kx + 2 < k; kx += 3) {
-                    wg4x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
+                    wg4x3(x, xk + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride, k);
                 }
                 for (; kx < k; kx++) {
-                    for (int q = 0; q < 4; q++) {
+                    for (int q = 0; q < outputs; q++) {
                         wg1x1(x, xk + kx, xSample, dy, d + q * len, dySample, n, len, body, dw,
                                 wb + q * dwStride + kx, dwStride, k);
                     }
                 }
             }
         }
-        for (; o < oCount; o++) {
-            int d = dyOff + o * len;
-            for (int ky = 0; ky < k; ky++) {
-                int xk = xOff + ky * wp, wb = dwOff + o * dwStride + ky * k;
-                int kx = 0;
-                for (; kx + 2 < k; kx += 3) {
-                    wg1x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
-                }
-                for (; kx < k; kx++) {
-                    wg1x1(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
-                }
+    }
+
+    /** All {@code k * k} taps of one output channel, with the one-channel kernels. */
+    private static void oneChannel(float[] x, int xOff, int xSample, float[] dy, int d, int dySample, int n, int k,
+                                   int wp, int len, int body, float[] dw, int wo, int dwStride) {
+        for (int ky = 0; ky < k; ky++) {
+            int xk = xOff + ky * wp, wb = wo + ky * k;
+            int kx = 0;
+            for (; kx + 2 < k; kx += 3) {
+                wg1x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
+            }
+            for (; kx < k; kx++) {
+                wg1x1(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
             }
         }
     }
@@ -317,20 +337,26 @@ final class PanamaKernels extends ScalarKernels {
     private static final boolean WIDE_TILE = VL >= 16;
 
     /**
-     * 4 output channels x taps {@code (0, 0..2)} and {@code (1, 0..2)} (row, column) from {@code xb}, over
-     * {@code [0, body)} of every sample; the accumulators go lane by lane into a local array for {@link #flush}.
+     * 4 output channels x 6 taps {@code (r, c)}, {@code r < 2, c < 3}, at input offset {@code r * rs + c * cs}
+     * from {@code xb} and weight offset {@code r * wrs + c * wcs} from {@code wb} (two rows of three taps:
+     * {@code rs = wp, cs = 1}; six rows of one column: {@code rs = 3 wp, cs = wp}), over {@code [0, body)} of
+     * every sample; the accumulators go lane by lane into a local array for {@link #flush}. Only the first
+     * {@code outputs} (1-4) channels are real: the streams past the last one read it again, and their sums are
+     * dropped.
      * Two measured traps (Zen 5, C2 of JDK 25): reducing the 24 vectors inline pushes C2 past its node
      * budget and leaves them boxed (4x slower), and an accumulator array passed in by the caller instead of
      * allocated here made this loop about 1.5x slower.
      */
-    private static void wg4x6(float[] x, int xb, int xSample, int wp, float[] dy, int db, int dySample, int n, int len,
-                              int body, float[] dw, int wb, int dwStride, int k) {
+    private static void wg4x6(float[] x, int xb, int xSample, int rs, int cs, float[] dy, int db, int dySample,
+                              int outputs, int n, int len, int body, float[] dw, int wb, int dwStride, int wrs, int wcs) {
+        int e1 = Math.min(1, outputs - 1) * len, e2 = Math.min(2, outputs - 1) * len, e3 = (outputs - 1) * len;
         FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a24 = a00, a25 = a00;
         FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00, a34 = a00, a35 = a00;
         for (int s = 0; s < n; s++) {
-            int xs = xb + s * xSample, xt = xs + wp, d0 = db + s * dySample, d1 = d0 + len, d2 = d1 + len, d3 = d2 + len;
+            int xs = xb + s * xSample, xs1 = xs + cs, xs2 = xs1 + cs, xt = xs + rs, xt1 = xt + cs, xt2 = xt1 + cs;
+            int d0 = db + s * dySample, d1 = d0 + e1, d2 = d0 + e2, d3 = d0 + e3;
             for (int p = 0; p < body; p += VL) {
                 FloatVector g0 = FloatVector.fromArray(SPECIES, dy, d0 + p);
                 FloatVector g1 = FloatVector.fromArray(SPECIES, dy, d1 + p);
@@ -341,12 +367,12 @@ final class PanamaKernels extends ScalarKernels {
                 a10 = g1.fma(v, a10);
                 a20 = g2.fma(v, a20);
                 a30 = g3.fma(v, a30);
-                v = FloatVector.fromArray(SPECIES, x, xs + p + 1);
+                v = FloatVector.fromArray(SPECIES, x, xs1 + p);
                 a01 = g0.fma(v, a01);
                 a11 = g1.fma(v, a11);
                 a21 = g2.fma(v, a21);
                 a31 = g3.fma(v, a31);
-                v = FloatVector.fromArray(SPECIES, x, xs + p + 2);
+                v = FloatVector.fromArray(SPECIES, x, xs2 + p);
                 a02 = g0.fma(v, a02);
                 a12 = g1.fma(v, a12);
                 a22 = g2.fma(v, a22);
@@ -356,12 +382,12 @@ final class PanamaKernels extends ScalarKernels {
                 a13 = g1.fma(v, a13);
                 a23 = g2.fma(v, a23);
                 a33 = g3.fma(v, a33);
-                v = FloatVector.fromArray(SPECIES, x, xt + p + 1);
+                v = FloatVector.fromArray(SPECIES, x, xt1 + p);
                 a04 = g0.fma(v, a04);
                 a14 = g1.fma(v, a14);
                 a24 = g2.fma(v, a24);
                 a34 = g3.fma(v, a34);
-                v = FloatVector.fromArray(SPECIES, x, xt + p + 2);
+                v = FloatVector.fromArray(SPECIES, x, xt2 + p);
                 a05 = g0.fma(v, a05);
                 a15 = g1.fma(v, a15);
                 a25 = g2.fma(v, a25);
@@ -393,16 +419,17 @@ final class PanamaKernels extends ScalarKernels {
         a33.intoArray(acc, 21 * VL);
         a34.intoArray(acc, 22 * VL);
         a35.intoArray(acc, 23 * VL);
-        flush(acc, 4, 6, x, xb, xSample, wp, dy, db, dySample, n, len, body, dw, wb, dwStride, k);
+        flush(acc, outputs, 6, x, xb, xSample, rs, cs, dy, db, dySample, n, len, body, dw, wb, dwStride, wrs, wcs);
     }
 
-    /** As {@link #wg4x6} for the taps {@code (0, 0..2)} only. */
-    private static void wg4x3(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
-                              float[] dw, int wb, int dwStride, int k) {
+    /** As {@link #wg4x6} for the taps {@code (0, 0..2)} (row, column) only. */
+    private static void wg4x3(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int outputs, int n,
+                              int len, int body, float[] dw, int wb, int dwStride, int k) {
+        int e1 = Math.min(1, outputs - 1) * len, e2 = Math.min(2, outputs - 1) * len, e3 = (outputs - 1) * len;
         FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
         for (int s = 0; s < n; s++) {
-            int xs = xb + s * xSample, d0 = db + s * dySample, d1 = d0 + len, d2 = d1 + len, d3 = d2 + len;
+            int xs = xb + s * xSample, d0 = db + s * dySample, d1 = d0 + e1, d2 = d0 + e2, d3 = d0 + e3;
             for (int p = 0; p < body; p += VL) {
                 FloatVector x0 = FloatVector.fromArray(SPECIES, x, xs + p);
                 FloatVector x1 = FloatVector.fromArray(SPECIES, x, xs + p + 1);
@@ -438,7 +465,7 @@ final class PanamaKernels extends ScalarKernels {
         a30.intoArray(acc, 9 * VL);
         a31.intoArray(acc, 10 * VL);
         a32.intoArray(acc, 11 * VL);
-        flush(acc, 4, 3, x, xb, xSample, 0, dy, db, dySample, n, len, body, dw, wb, dwStride, k);
+        flush(acc, outputs, 3, x, xb, xSample, 0, 1, dy, db, dySample, n, len, body, dw, wb, dwStride, 0, 1);
     }
 
     /** As {@link #wg4x6} for one output channel and the taps {@code (0, 0..2)}. */
@@ -470,7 +497,7 @@ final class PanamaKernels extends ScalarKernels {
         a0.add(b0).intoArray(acc, 0);
         a1.add(b1).intoArray(acc, VL);
         a2.add(b2).intoArray(acc, 2 * VL);
-        flush(acc, 1, 3, x, xb, xSample, 0, dy, db, dySample, n, len, body, dw, wb, dwStride, k);
+        flush(acc, 1, 3, x, xb, xSample, 0, 1, dy, db, dySample, n, len, body, dw, wb, dwStride, 0, 1);
     }
 
     /** As {@link #wg4x6} for one output channel and one tap. */
@@ -490,19 +517,21 @@ final class PanamaKernels extends ScalarKernels {
         }
         float[] acc = new float[1 * VL];
         a0.add(a1).intoArray(acc, 0);
-        flush(acc, 1, 1, x, xb, xSample, 0, dy, db, dySample, n, len, body, dw, wb, dwStride, k);
+        flush(acc, 1, 1, x, xb, xSample, 0, 1, dy, db, dySample, n, len, body, dw, wb, dwStride, 0, 1);
     }
 
     /**
      * Adds a tile's accumulators to {@code dw}: accumulator {@code (q, t)} of {@code acc} ({@code [q * taps + t][VL]})
-     * belongs to output channel {@code q} and tap {@code (t / 3, t % 3)} (row, column) from {@code xb}, and
-     * gets the positions {@code [body, len)} added. Lanes are summed in lane order in double: {@code
+     * belongs to output channel {@code q} and tap {@code (r, c) = (t / 3, t % 3)}, at input offset {@code r * rs
+     * + c * cs} from {@code xb} and weight offset {@code r * wrs + c * wcs} from {@code wb}, and gets the positions
+     * {@code [body, len)} added. Lanes are summed in lane order in double: {@code
      * reduceLanes(ADD)} on floats sums in an unspecified order that differs between the interpreter and C2
      * (measured: lane order interpreted, another order compiled), so training steps taken before and after
      * the JIT compiled a kernel were not reproducible.
      */
-    private static void flush(float[] acc, int outputs, int taps, float[] x, int xb, int xSample, int wp, float[] dy,
-                              int db, int dySample, int n, int len, int body, float[] dw, int wb, int dwStride, int k) {
+    private static void flush(float[] acc, int outputs, int taps, float[] x, int xb, int xSample, int rs, int cs,
+                              float[] dy, int db, int dySample, int n, int len, int body, float[] dw, int wb, int dwStride,
+                              int wrs, int wcs) {
         // Lane-major, so the accumulators' sums are independent chains rather than one after another (each
         // one's additions still in lane order): one sum at a time was 4% of a training step.
         int m = outputs * taps;
@@ -515,8 +544,8 @@ final class PanamaKernels extends ScalarKernels {
         for (int q = 0; q < outputs; q++) {
             for (int t = 0; t < taps; t++) {
                 int r = t / 3, c = t % 3;
-                dw[wb + q * dwStride + r * k + c] += (float) sums[q * taps + t]
-                        + tail(x, xb + r * wp + c, xSample, dy, db + q * len, dySample, n, len, body);
+                dw[wb + q * dwStride + r * wrs + c * wcs] += (float) sums[q * taps + t]
+                        + tail(x, xb + r * rs + c * cs, xSample, dy, db + q * len, dySample, n, len, body);
             }
         }
     }
