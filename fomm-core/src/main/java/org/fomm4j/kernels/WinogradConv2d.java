@@ -64,8 +64,8 @@ final class WinogradConv2d implements Conv2d {
         this.coBlocks = (cout + MR - 1) / MR;
         this.coPad = coBlocks * MR;
         this.u = new float[36 * coBlocks * cin * MR];
-        // Training builds every layer anew each step (the weights change), so the transform runs on all
-        // cores: single-threaded it was 4% of a training step's samples with the other core idle.
+        // Training builds every layer anew each step (the weights change): 4% of a two-shard training step's
+        // samples. On the pool where this is not already inside a shard (a one-shard step, model loading).
         float[] u = this.u;
         Parallel.forEach(cout, co -> {
             double[] gg = new double[18];
