@@ -47,16 +47,18 @@ RUNS = [
     ("run 16 (motion full res.)", "docs/training-creatures-64-full-res.csv", FULL_RES_START, 0.41),
     ("run 17", "docs/training-creatures-64-full-res-long.csv", FULL_RES_START, 0.41),
     ("run 18 (15 keypoints)", "docs/training-creatures-64-full-res-kp15.csv", KP15_START, 0.40),
+    ("run 19", "docs/training-creatures-64-full-res-kp15-long.csv", KP15_START, 0.39),
 ]
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (23, 190, 207), (188, 189, 34), (127, 127, 127), (0, 0, 128), (128, 0, 0),
            (0, 100, 0), (255, 0, 255), (0, 0, 0), (100, 100, 0)]
 WINDOW = 500
+LEGEND_ROWS = 10
 W, H = 960, 640
 LEFT, RIGHT = 70, 20
 TOP_PANEL = (30, 400)
 BOTTOM_PANEL = (450, 590)
-RATIO_RANGE = (0.4, 0.8)
+RATIO_RANGE = (0.35, 0.8)
 
 
 def font(size):
@@ -121,7 +123,8 @@ def main():
     for i, (label, pts, ratio) in enumerate(curves):
         c = COLOURS[i % len(COLOURS)]
         d.line([(x(s), y(v, ymin, ymax, TOP_PANEL)) for s, v in pts], fill=c, width=2)
-        d.text((W - RIGHT - 220, TOP_PANEL[0] + 12 + 17 * i), "- " + label, fill=c, font=f)
+        column, row = divmod(i, LEGEND_ROWS)  # two columns: one reached down into the curves
+        d.text((W - RIGHT - 440 + 220 * column, TOP_PANEL[0] + 12 + 17 * row), "- " + label, fill=c, font=f)
         if ratio is not None:
             points.append((pts[-1][0], ratio, c))
     for i, (s, r, c) in enumerate(points):
