@@ -23,8 +23,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * rows widened to the padded row length) and cut into its tasks of 8 output channels for one input channel.
  * The work is {@code 2 * n * cout * cin * k * k * h * w} flops, so GFLOP/s = that / (ms per op * 1e6).
  * Shapes {@code n x cin -> cout, k x k, h x w (pad)}: the generator's up-block convolution and down-block
- * convolution at 64x64, a bottleneck convolution at 32x32, its first 7x7 and last 7x7 (3 output channels: the
- * one-channel tiles), and a keypoint-detector hourglass level at 16x16.
+ * convolution at 64x64, a bottleneck convolution at 32x32, its first 7x7 and last 7x7 (3 output channels: a
+ * 4-channel tile with one channel dropped), and a keypoint-detector hourglass level at 16x16.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -293,7 +293,7 @@ final class PanamaKernels extends ScalarKernels {
                     for (; r < ky; r++) {
                         for (int q = 0; q < outputs; q++) {
                             wg1x1(x, xOff + r * wp + kx, xSample, dy, d + q * len, dySample, n, len, body, dw,
-                                    wo + q * dwStride + r * k + kx, dwStride, k);
+                                    wo + q * dwStride + r * k + kx);
                         }
                     }
                 }
@@ -302,12 +302,12 @@ final class PanamaKernels extends ScalarKernels {
                 int xk = xOff + ky * wp, wb = wo + ky * k;
                 int kx = 0;
                 for (; kx + 2 < k; kx += 3) {
-                    wg4x3(x, xk + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride, k);
+                    wg4x3(x, xk + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride);
                 }
                 for (; kx < k; kx++) {
                     for (int q = 0; q < outputs; q++) {
                         wg1x1(x, xk + kx, xSample, dy, d + q * len, dySample, n, len, body, dw,
-                                wb + q * dwStride + kx, dwStride, k);
+                                wb + q * dwStride + kx);
                     }
                 }
             }
@@ -321,10 +321,10 @@ final class PanamaKernels extends ScalarKernels {
             int xk = xOff + ky * wp, wb = wo + ky * k;
             int kx = 0;
             for (; kx + 2 < k; kx += 3) {
-                wg1x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
+                wg1x3(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx);
             }
             for (; kx < k; kx++) {
-                wg1x1(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx, dwStride, k);
+                wg1x1(x, xk + kx, xSample, dy, d, dySample, n, len, body, dw, wb + kx);
             }
         }
     }
@@ -424,7 +424,7 @@ final class PanamaKernels extends ScalarKernels {
 
     /** As {@link #wg4x6} for the taps {@code (0, 0..2)} (row, column) only. */
     private static void wg4x3(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int outputs, int n,
-                              int len, int body, float[] dw, int wb, int dwStride, int k) {
+                              int len, int body, float[] dw, int wb, int dwStride) {
         int e1 = Math.min(1, outputs - 1) * len, e2 = Math.min(2, outputs - 1) * len, e3 = (outputs - 1) * len;
         FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
@@ -470,7 +470,7 @@ final class PanamaKernels extends ScalarKernels {
 
     /** As {@link #wg4x6} for one output channel and the taps {@code (0, 0..2)}. */
     private static void wg1x3(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
-                              float[] dw, int wb, int dwStride, int k) {
+                              float[] dw, int wb) {
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
         for (int s = 0; s < n; s++) {
             int xs = xb + s * xSample, d = db + s * dySample;
@@ -497,12 +497,12 @@ final class PanamaKernels extends ScalarKernels {
         a0.add(b0).intoArray(acc, 0);
         a1.add(b1).intoArray(acc, VL);
         a2.add(b2).intoArray(acc, 2 * VL);
-        flush(acc, 1, 3, x, xb, xSample, 0, 1, dy, db, dySample, n, len, body, dw, wb, dwStride, 0, 1);
+        flush(acc, 1, 3, x, xb, xSample, 0, 1, dy, db, dySample, n, len, body, dw, wb, 0, 0, 1);
     }
 
     /** As {@link #wg4x6} for one output channel and one tap. */
     private static void wg1x1(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int n, int len, int body,
-                              float[] dw, int wb, int dwStride, int k) {
+                              float[] dw, int wb) {
         FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0;
         for (int s = 0; s < n; s++) {
             int xs = xb + s * xSample, d = db + s * dySample;
@@ -517,7 +517,7 @@ final class PanamaKernels extends ScalarKernels {
         }
         float[] acc = new float[1 * VL];
         a0.add(a1).intoArray(acc, 0);
-        flush(acc, 1, 1, x, xb, xSample, 0, 1, dy, db, dySample, n, len, body, dw, wb, dwStride, 0, 1);
+        flush(acc, 1, 1, x, xb, xSample, 0, 1, dy, db, dySample, n, len, body, dw, wb, 0, 0, 1);
     }
 
     /**
@@ -532,8 +532,9 @@ final class PanamaKernels extends ScalarKernels {
     private static void flush(float[] acc, int outputs, int taps, float[] x, int xb, int xSample, int rs, int cs,
                               float[] dy, int db, int dySample, int n, int len, int body, float[] dw, int wb, int dwStride,
                               int wrs, int wcs) {
-        // Lane-major, so the accumulators' sums are independent chains rather than one after another (each
-        // one's additions still in lane order): one sum at a time was 4% of a training step.
+        // Lane-major, so the accumulators' sums are independent chains (each one's additions still in lane
+        // order). On short-loop planes this is still about 6% of a training step's samples (JFR, Zen 5); a
+        // pairwise float tree instead was no faster.
         int m = outputs * taps;
         double[] sums = new double[m];
         for (int l = 0; l < VL; l++) {
