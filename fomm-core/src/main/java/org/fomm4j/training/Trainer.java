@@ -12,6 +12,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.fomm4j.config.FommConfig;
 import org.fomm4j.kernels.Parallel;
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.training.autograd.BatchShards;
 import org.fomm4j.training.autograd.Tape;
 import org.fomm4j.training.autograd.Var;
@@ -43,6 +44,15 @@ public final class Trainer {
     private final GeneratorFullModel[] shardModels;
     private final Parameters[] shardParameters;
     private final ExecutorService shardThreads;
+    /**
+     * Per shard, the large buffers of the previous step handed out again ({@link FrameArena}; {@code null}
+     * with {@code -Dfomm4j.trainArena=false}). Every activation, activation gradient and convolution
+     * scratch buffer of a step dies with its tape, and a step asks for the same sizes in the same order as
+     * the one before, so after the first step a step allocates (almost) none of its few GB: fresh arrays
+     * had to be zeroed by the JVM, and at about 7 GB/s (a JFR allocation profile of run 20, 25 keypoints)
+     * G1 was running a concurrent cycle more than once a second for the humongous ones.
+     */
+    private final FrameArena[] arenas;
     private long step;
 
     /** The losses of one step (weighted as in the total; {@code keypointSeparation} 0 when its weight is),
@@ -96,6 +106,12 @@ public final class Trainer {
         for (int i = 0; i < shards; i++) {
             shardParameters[i] = i == 0 ? parameters : parameters.withOwnGradients();
             shardModels[i] = i == 0 ? full : new GeneratorFullModel(new FommTrainingModel(config, shardParameters[i], params.freezeBatchNorm()), params);
+        }
+        this.arenas = new FrameArena[shards];
+        if (Boolean.parseBoolean(System.getProperty("fomm4j.trainArena", "true"))) {
+            for (int i = 0; i < shards; i++) {
+                arenas[i] = new FrameArena();
+            }
         }
         this.shardThreads = shards == 1 ? null : Executors.newFixedThreadPool(shards - 1, r -> {
             Thread t = new Thread(r, "fomm4j-training-shard");
@@ -179,12 +195,31 @@ public final class Trainer {
     /** Forward and backward of the whole batch on one tape; {total, reconstruction, eq. value, eq. jacobian, separation}. */
     private double[] wholeBatch(float[] source, float[] driving, EquivarianceTransform transform) {
         int h = data.frameHeight(), w = data.frameWidth();
-        Tape tape = new Tape();
-        GeneratorFullModel.Result r = full.forward(tape, Var.constant(source, batch, 3, h, w),
-                Var.constant(driving, batch, 3, h, w), transform);
-        parameters.zeroGrad();
-        tape.backward(r.total());
-        return losses(r);
+        try (FrameArena.Frame frame = enter(0)) {
+            Tape tape = new Tape();
+            GeneratorFullModel.Result r = full.forward(tape, Var.constant(source, batch, 3, h, w),
+                    Var.constant(driving, batch, 3, h, w), transform);
+            parameters.zeroGrad();
+            tape.backward(r.total());
+            return losses(r);
+        }
+    }
+
+    /** Floats handed out again by the step arenas, and freshly allocated by them, over all shards ({0, 0} without arenas). */
+    long[] arenaStats() {
+        long[] t = new long[2];
+        for (FrameArena a : arenas) {
+            if (a != null) {
+                t[0] += a.stats()[0];
+                t[1] += a.stats()[1];
+            }
+        }
+        return t;
+    }
+
+    /** Enters shard {@code shard}'s arena on this thread ({@code null}, closed by try-with-resources as a no-op, without one). */
+    private FrameArena.Frame enter(int shard) {
+        return arenas[shard] == null ? null : arenas[shard].enter();
     }
 
     /**
@@ -201,7 +236,7 @@ public final class Trainer {
         for (int i = 0; i < shards; i++) {
             int shard = i;
             tasks[i] = () -> Parallel.serially(() -> {
-                try {
+                try (FrameArena.Frame frame = enter(shard)) {
                     Tape tape = new Tape(group, shard);
                     GeneratorFullModel.Result r = shardModels[shard].forward(tape,
                             Var.constant(Arrays.copyOfRange(source, shard * size, (shard + 1) * size), per, 3, h, w),

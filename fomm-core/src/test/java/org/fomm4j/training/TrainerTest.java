@@ -127,6 +127,45 @@ class TrainerTest {
     }
 
     /**
+     * Steps that reuse the previous step's buffers ({@code FrameArena}, the default) compute what steps on
+     * fresh arrays compute: a buffer handed out again while something still read it, or a kernel that
+     * assumed fresh zeros, would change the second step's losses by far more than float32 rounding (the two
+     * trainers run at different JIT stages, so rounding is all that may differ). And the arena is used: from
+     * the second step on, most of a step's large buffers are old ones.
+     */
+    @Test
+    void reusingTheLastStepsBuffersChangesNothing() {
+        TrainingData data = new CreatureDataset(64, 64, 100);
+        var initial = FommInit.random(config(), 6);
+        for (int shards : new int[] {1, 2}) {
+            String before = System.getProperty("fomm4j.trainArena");
+            Trainer fresh, reusing;
+            try {
+                System.setProperty("fomm4j.trainArena", "false");
+                fresh = new Trainer(config(), params(4), Parameters.of(initial), data, 13, 4, shards);
+                System.setProperty("fomm4j.trainArena", "true");
+                reusing = new Trainer(config(), params(4), Parameters.of(initial), data, 13, 4, shards);
+            } finally {
+                if (before == null) {
+                    System.clearProperty("fomm4j.trainArena");
+                } else {
+                    System.setProperty("fomm4j.trainArena", before);
+                }
+            }
+            for (int i = 0; i < 4; i++) {
+                Trainer.StepResult f = fresh.trainStep(), r = reusing.trainStep();
+                String at = shards + " shards, step " + (i + 1) + ": ";
+                assertEquals(f.reconstruction(), r.reconstruction(), 1e-4 * f.reconstruction(), at + "reconstruction");
+                assertEquals(f.equivarianceValue(), r.equivarianceValue(), 1e-4 * f.equivarianceValue(), at + "equivariance value");
+                assertEquals(f.equivarianceJacobian(), r.equivarianceJacobian(), 1e-4 * f.equivarianceJacobian(), at + "equivariance jacobian");
+            }
+            assertArrayEquals(new long[] {0, 0}, fresh.arenaStats(), "no arena with -Dfomm4j.trainArena=false");
+            long[] st = reusing.arenaStats();
+            assertTrue(st[0] > 2 * st[1], shards + " shards: " + st[0] + " floats reused, " + st[1] + " allocated in 4 steps");
+        }
+    }
+
+    /**
      * A batch split into shards on threads (BatchNorm statistics synchronized over them) computes the step of
      * the unsplit batch: same losses, gradients and running statistics, up to float32 summation order.
      * Without the synchronization each shard would normalize by its own statistics: with 1 or 2 samples a

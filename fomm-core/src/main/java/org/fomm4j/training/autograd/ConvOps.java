@@ -5,6 +5,7 @@ import org.fomm4j.kernels.ConvSpec;
 import org.fomm4j.kernels.KernelProvider;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.kernels.Parallel;
+import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.tensor.Tensor;
 
 /**
@@ -129,8 +130,8 @@ public final class ConvOps {
             return;
         }
         int hp = h + 2 * pad, wp = wd + 2 * pad, xPlane = hp * wp + k - 1, len = oh * wp;
-        float[] xp = new float[n * ci * xPlane];
-        float[] dp = new float[n * co * len];
+        float[] xp = FrameArena.zeros(n * ci * xPlane);
+        float[] dp = FrameArena.zeros(n * co * len);
         Parallel.forEach(n * ci, plane -> {
             for (int y = 0; y < h; y++) {
                 System.arraycopy(x, (plane * h + y) * wd, xp, plane * xPlane + (y + pad) * wp + pad, wd);
@@ -162,8 +163,8 @@ public final class ConvOps {
     private static void smallPlaneWeightGradient(float[] x, float[] dy, float[] dw, int n, int ci, int h, int wd, int co,
                                                  int k, int pad, int oh, int ow) {
         int kk = k * k, rows = ci * kk, plane = oh * ow, q = n * plane;
-        float[] col = new float[q * rows];
-        float[] dyT = new float[q * co];
+        float[] col = FrameArena.zeros(q * rows);
+        float[] dyT = FrameArena.zeros(q * co);
         Parallel.forEach(n, s -> {
             for (int p = 0; p < plane; p++) {
                 int y = p / ow, xx = p % ow, base = (s * plane + p) * rows;

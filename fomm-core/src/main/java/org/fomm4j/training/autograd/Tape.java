@@ -54,7 +54,7 @@ public final class Tape {
         for (Var v : inputs) {
             any |= v != null && v.requiresGrad();
         }
-        return new Var(value, any, shape);
+        return new Var(value, any, true, shape);
     }
 
     /** Records the backward step of {@code out}; it runs only if {@code out} received a gradient. */

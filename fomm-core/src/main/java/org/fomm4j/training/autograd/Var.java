@@ -1,6 +1,7 @@
 package org.fomm4j.training.autograd;
 
 import java.util.Arrays;
+import org.fomm4j.tensor.FrameArena;
 
 /**
  * A node of the training graph: a dense float32 value in row-major order (NCHW for feature maps,
@@ -14,12 +15,18 @@ public final class Var {
     private final int[] shape;
     private final float[] value;
     private final boolean requiresGrad;
+    /** An activation of one step (made by {@link Tape#output}): its gradient may come from the step's arena. */
+    private final boolean activation;
     private float[] grad;
 
     /**
      * @throws IllegalArgumentException if {@code value.length} is not the product of {@code shape}
      */
     public Var(float[] value, boolean requiresGrad, int... shape) {
+        this(value, requiresGrad, false, shape);
+    }
+
+    Var(float[] value, boolean requiresGrad, boolean activation, int... shape) {
         long n = 1;
         for (int d : shape) {
             if (d < 0) {
@@ -33,6 +40,7 @@ public final class Var {
         this.shape = shape.clone();
         this.value = value;
         this.requiresGrad = requiresGrad;
+        this.activation = activation;
     }
 
     /** Data or a fixed buffer: no gradient flows into it. */
@@ -71,10 +79,14 @@ public final class Var {
         return requiresGrad;
     }
 
-    /** The gradient, allocated as zeros on first use. */
+    /**
+     * The gradient, allocated as zeros on first use. An activation's gradient dies with its step, so it is
+     * taken from the step's {@link FrameArena} when the trainer has entered one; a parameter's lives across
+     * steps and is always its own array.
+     */
     public float[] grad() {
         if (grad == null) {
-            grad = new float[value.length];
+            grad = activation ? FrameArena.zeros(value.length) : new float[value.length];
         }
         return grad;
     }
