@@ -62,6 +62,12 @@ public final class FommTrainingModel {
     public record Generated(Var prediction, Var mask, Var deformation, Var occlusionMap, Var deformed) {
     }
 
+    /**
+     * Whether the jacobian head runs fused with its heatmap-weighted sum ({@link MotionOps#jacobianHead}; off with
+     * {@code -Dfomm4j.fusedJacobianHead=false}, which convolves the full {@code 4K}-channel maps as the reference).
+     */
+    static final boolean FUSED_JACOBIAN_HEAD = Boolean.parseBoolean(System.getProperty("fomm4j.fusedJacobianHead", "true"));
+
     /** {@code KPDetector.forward}: anti-aliased downsampling, hourglass, heatmap softmax, keypoints and jacobians. */
     public Keypoints kpDetector(Tape t, Var image) {
         FommConfig.KpDetector c = config.kpDetector();
@@ -71,7 +77,10 @@ public final class FommTrainingModel {
         Var heat = SoftmaxOps.spatial(t, raw, (float) c.temperature());
         Var value = MotionOps.keypoints(t, heat);
         Var jacobian = null;
-        if (config.estimateJacobian()) {
+        if (config.estimateJacobian() && FUSED_JACOBIAN_HEAD) {
+            jacobian = MotionOps.jacobianHead(t, heat, features, p.parameter("kp_detector.jacobian.weight"),
+                    p.parameterOrNull("kp_detector.jacobian.bias"), c.pad());
+        } else if (config.estimateJacobian()) {
             Var maps = conv(t, "kp_detector.jacobian", features, c.pad());
             jacobian = MotionOps.jacobians(t, heat, maps);
         }

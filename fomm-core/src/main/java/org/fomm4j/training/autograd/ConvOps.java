@@ -32,6 +32,11 @@ public final class ConvOps {
     private ConvOps() {
     }
 
+    /** Counts {@code flops} convolution FLOPs done outside {@link #conv2d} (the fused jacobian head). */
+    static void countFlops(long flops) {
+        FLOPS.add(flops);
+    }
+
     /**
      * @param x    {@code [N, I, H, W]}
      * @param w    {@code [O, I, k, k]}
