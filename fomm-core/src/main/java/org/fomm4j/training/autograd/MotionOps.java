@@ -109,8 +109,9 @@ public final class MotionOps {
      * the heatmaps' gradient is a convolution of the features with the {@code K} filters
      * {@code dA = sum_c dJ[n, k, c] weight[r]} and the features' gradient that convolution's input gradient.
      * Each pass is a {@code K}-channel correlation, where the unfused head's three passes (forward, input and
-     * weight gradient) are {@code 4K}-channel convolutions: 4x fewer multiply-adds for the forward, 3x
-     * for forward and backward together. Same function, other float32 summation order.
+     * weight gradient) are {@code 4K}-channel convolutions: 4x fewer multiply-adds, forward and backward
+     * (the {@code 4K x taps} products of patches and weights are negligible). Same function, other float32
+     * summation order.
      *
      * @param heat     {@code [N, K, oh, ow]}, the spatial softmax of the keypoint head
      * @param features {@code [N, C, H, W]} with {@code oh = H + 2 pad - k + 1}, {@code ow} likewise
