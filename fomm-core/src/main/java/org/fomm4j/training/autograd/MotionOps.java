@@ -121,9 +121,13 @@ public final class MotionOps {
      * @throws IllegalArgumentException if the shapes do not fit together
      */
     public static Var jacobianHead(Tape t, Var heat, Var features, Var weight, Var bias, int pad) {
+        if (heat.rank() != 4 || features.rank() != 4 || weight.rank() != 4) {
+            throw new IllegalArgumentException("jacobian head: heat " + heat + ", features " + features + " and weight "
+                    + weight + " must be 4-d");
+        }
         int n = heat.dim(0), k = heat.dim(1), oh = heat.dim(2), ow = heat.dim(3), plane = oh * ow;
         int c = features.dim(1), h = features.dim(2), w = features.dim(3), kw = weight.dim(2), rows = weight.dim(0);
-        if (features.rank() != 4 || features.dim(0) != n || weight.rank() != 4 || weight.dim(1) != c || weight.dim(3) != kw
+        if (features.dim(0) != n || weight.dim(1) != c || weight.dim(3) != kw
                 || (rows != 4 * k && rows != 4) || h + 2 * pad - kw + 1 != oh || w + 2 * pad - kw + 1 != ow
                 || (bias != null && (bias.rank() != 1 || bias.dim(0) != rows))) {
             throw new IllegalArgumentException("jacobian head: heat " + heat + ", features " + features + ", weight " + weight
