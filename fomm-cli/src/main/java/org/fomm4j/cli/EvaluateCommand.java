@@ -97,13 +97,13 @@ final class EvaluateCommand implements Callable<Integer> {
             }
         }
         out.printf(Locale.ROOT, "%d videos, %d frames, %.1f s%n", r.videos(), r.frames(), (System.nanoTime() - t0) / 1e9);
-        out.printf(Locale.ROOT, "reconstruction L1 %.4f   (repeating the source frame: %.4f; ratio %.2f)%n", r.l1(),
+        out.printf(Locale.ROOT, "reconstruction L1 %.5f   (repeating the source frame: %.5f; ratio %.3f)%n", r.l1(),
                 r.copySourceL1(), r.l1() / r.copySourceL1());
         if (!Double.isNaN(r.akd())) {
             out.printf(Locale.ROOT, "motion keypoint distance %.2f px   (no motion: %.2f px), over %d joints%n", r.akd(),
                     r.identityAkd(), r.pointCount());
         }
-        out.printf(Locale.ROOT, "frame 0 (driven by itself) L1 %.4f; source keypoint pairs closer than 1 px: %.0f%%%n",
+        out.printf(Locale.ROOT, "frame 0 (driven by itself) L1 %.5f; source keypoint pairs closer than 1 px: %.0f%%%n",
                 r.firstFrameL1(), 100 * r.collapsedKeypointShare());
         return 0;
     }

@@ -218,11 +218,11 @@ class TrainCliTest {
 
     /**
      * What the built-in model achieves on held-out creatures (identities and motions the training never
-     * saw), measured over 100 videos at 0.47 of the source-copy L1 and 0.57 of the no-motion joint distance
-     * (0.51 and 0.56 on the 4 videos this test runs), with no source keypoint pair closer than a pixel (the
-     * previous model, trained without the separation prior: 0.78, 0.77 and 66% of pairs collapsed). The
-     * issue's goal (L1 well under half of repeating the source) is not reached yet; this test guards what
-     * is, with margin.
+     * saw): over 100 videos 0.38 of the source-copy L1 and 0.53 of the no-motion joint distance; on the 4
+     * videos of 40 frames this test runs 0.43 and 0.52 (run 20, session 25), with 1% of the source keypoint
+     * pairs closer than a pixel (the model trained without the separation prior: 66%). The guard is the
+     * issue's bar, under half of repeating the source, and 0.6 of the no-motion distance: each about 0.07
+     * above what the model measures on these videos.
      */
     @Test
     void builtInModelBeatsRepeatingTheSourceOnHeldOutCreatures() {
@@ -230,10 +230,10 @@ class TrainCliTest {
         Matcher m = Pattern.compile("reconstruction L1 ([0-9.]+) .*source frame: ([0-9.]+)").matcher(r.out());
         assertTrue(m.find(), r.out());
         double l1 = Double.parseDouble(m.group(1)), copy = Double.parseDouble(m.group(2));
-        assertTrue(l1 < 0.6 * copy, "L1 " + l1 + " not below 0.6 of repeating the source (" + copy + ")");
+        assertTrue(l1 < 0.5 * copy, "L1 " + l1 + " not below half of repeating the source (" + copy + ")");
         Matcher k = Pattern.compile("motion keypoint distance ([0-9.]+) px .*no motion: ([0-9.]+) px").matcher(r.out());
         assertTrue(k.find(), r.out());
-        assertTrue(Double.parseDouble(k.group(1)) < 0.8 * Double.parseDouble(k.group(2)), r.out());
+        assertTrue(Double.parseDouble(k.group(1)) < 0.6 * Double.parseDouble(k.group(2)), r.out());
         Matcher f = Pattern.compile("frame 0 \\(driven by itself\\) L1 ([0-9.]+); source keypoint pairs closer than 1 px: (\\d+)%").matcher(r.out());
         assertTrue(f.find(), r.out());
         // Frame 0 is the easiest frame: the source drives itself.

@@ -10,9 +10,12 @@ public final class ConvAlgorithms {
     private ConvAlgorithms() {
     }
 
-    /** Names accepted by {@link #build}: {@code winograd}, {@code pixels}, {@code channels}, {@code narrow}. */
+    /**
+     * Names accepted by {@link #build}: {@code winograd}, {@code pixels} (stride 1 read in place),
+     * {@code pixels-packed} (im2col panels, as before session 26), {@code channels}, {@code narrow}.
+     */
     public static List<String> names() {
-        return List.of("winograd", "pixels", "channels", "narrow");
+        return List.of("winograd", "pixels", "pixels-packed", "channels", "narrow");
     }
 
     /** Whether {@code algorithm} can run {@code spec} ({@code winograd}: 3x3, stride 1, one group). */
@@ -45,7 +48,8 @@ public final class ConvAlgorithms {
         }
         return switch (algorithm) {
             case "winograd" -> new WinogradConv2d(spec, weight, bias);
-            case "pixels" -> new PanamaConv2d(spec, weight, bias);
+            case "pixels" -> new PanamaConv2d(spec, weight, bias, false);
+            case "pixels-packed" -> new PanamaConv2d(spec, weight, bias, true);
             case "channels" -> new ChannelVectorConv2d(spec, weight, bias);
             case "narrow" -> new NarrowConv2d(spec, weight, bias);
             default -> throw new IllegalArgumentException("unknown convolution algorithm " + algorithm

@@ -13,6 +13,17 @@ import org.fomm4j.tensor.Tensor;
  * one contiguous copy per (channel, tap), with no border cases. The {@code Wp - Wout} extra columns
  * per row are computed and dropped; buffers are padded to a whole tile, so there are no tails.
  *
+ * <p>Stride 1 reads the padded input in place ({@link MicroKernel#direct}: each depth row of a tile is
+ * {@code NR} contiguous floats at a fixed offset from the tile's first output), so nothing is copied per
+ * tile. An im2col panel ({@link #pack}, copied once per tile group and reused by every output-channel
+ * block) is the other way, and was the default for more than two blocks until session 26: on Zen 5
+ * (AVX-512, 1 and 2 threads, and with 256-bit vectors forced) reading in place was as fast or faster on
+ * every stride-1 layer shape of the FOMM networks measured, 1.3-1.4x on the 7x7 heads of the dense motion
+ * network and the keypoint detector (their im2col panels are 49 taps deep per channel and reused by only a
+ * few output blocks); {@code -Dfomm4j.conv.packed=true} brings the panels back, to compare on other CPUs.
+ * Both sum every output in the same order (depth row by depth row, one fused multiply-add each), so
+ * they give the same floats.
+ *
  * <p>Strided convolutions index outputs densely and gather each panel row with the stride (a scalar
  * gather, amortized over all output channel blocks).
  *
@@ -27,6 +38,8 @@ final class PanamaConv2d implements Conv2d {
     private static final int PT = 4;
     /** Depth (input channels x taps) per panel slice; measured best of 128..2304 on the vox-256 layers. */
     private static final int KC = 512;
+    /** Panels instead of reading in place for stride-1 layers of more than two output-channel blocks. */
+    static final boolean PACKED = Boolean.getBoolean("fomm4j.conv.packed");
 
     private final ConvSpec spec;
     private final float[] packed;
@@ -34,8 +47,15 @@ final class PanamaConv2d implements Conv2d {
     private final int coBlocks;
     private final int taps;
     private final int depth;
+    private final boolean packed1;
 
     PanamaConv2d(ConvSpec spec, float[] weight, float[] bias) {
+        this(spec, weight, bias, PACKED);
+    }
+
+    /** @param packStride1 im2col panels for stride-1 layers of more than two output-channel blocks */
+    PanamaConv2d(ConvSpec spec, float[] weight, float[] bias, boolean packStride1) {
+        this.packed1 = packStride1;
         this.spec = spec;
         this.bias = bias == null ? new float[spec.outChannels()] : bias.clone();
         int cin = spec.inChannels(), cout = spec.outChannels();
@@ -90,8 +110,9 @@ final class PanamaConv2d implements Conv2d {
         int coSplit = Math.max(1, Math.min(coBlocks, (2 * Parallel.threads() + tileGroups - 1) / tileGroups));
         int coPer = (coBlocks + coSplit - 1) / coSplit;
         int coParts = (coBlocks + coPer - 1) / coPer;
-        // With one or two output blocks an im2col panel would be copied for little reuse: read directly.
-        boolean direct = !strided && coBlocks <= 2;
+        // Stride 1 reads in place (class comment); with one or two output blocks a panel would be copied
+        // for little reuse even where panels are asked for.
+        boolean direct = !strided && (!packed1 || coBlocks <= 2);
         for (int b = 0; b < n; b++) {
             int inBatch = b * cin * h * w;
             for (int ci = 0; ci < cin; ci++) {

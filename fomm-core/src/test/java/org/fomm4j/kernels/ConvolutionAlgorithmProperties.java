@@ -171,6 +171,33 @@ class ConvolutionAlgorithmProperties {
         KernelEquivalenceProperties.assertClose(SCALAR.add(ad.apply(up, activation), res), ad.applyAdd(up, activation, res), 0);
     }
 
+    @Property(tries = 60)
+    void pixelGemmReadingInPlaceEqualsItsPackedPanels(@ForAll @IntRange(min = 1, max = 2) int n,
+                                                     @ForAll @IntRange(min = 1, max = 23) int cin,
+                                                     @ForAll @IntRange(min = 1, max = 41) int cout,
+                                                     @ForAll @IntRange(min = 1, max = 7) int kernel,
+                                                     @ForAll @IntRange(min = 1, max = 2) int stride,
+                                                     @ForAll @IntRange(min = 0, max = 3) int pad,
+                                                     @ForAll @IntRange(min = 1, max = 21) int h,
+                                                     @ForAll @IntRange(min = 1, max = 70) int w,
+                                                     @ForAll Activation activation,
+                                                     @ForAll long seed) {
+        // Output channels past two register-tile blocks (where the panels are used), depths past one
+        // panel slice (cin * taps > 512), rows wider than a tile and tiles wrapping rows, stride 2 (always
+        // panels): both forms equal the scalar convolution and, summing in the same order, each other.
+        Assume.that(h + 2 * pad >= kernel && w + 2 * pad >= kernel);
+        Random r = new Random(seed);
+        ConvSpec spec = new ConvSpec(cin, cout, kernel, kernel, stride, pad, pad, 1);
+        float[] wt = randomArray(r, spec.weightCount());
+        float[] bias = randomArray(r, cout);
+        Tensor x = random(r, n, cin, h, w);
+        Tensor inPlace = new PanamaConv2d(spec, wt, bias, false).apply(x, activation);
+        Tensor packed = new PanamaConv2d(spec, wt, bias, true).apply(x, activation);
+        KernelEquivalenceProperties.assertClose(SCALAR.conv2d(spec, wt, bias).apply(x, activation), inPlace,
+                2e-6 * cin * kernel * kernel + 1e-6);
+        KernelEquivalenceProperties.assertClose(packed, inPlace, 0);
+    }
+
     @Property(tries = 50)
     void narrowConvolutionMatchesScalar(@ForAll @IntRange(min = 1, max = 2) int n,
                                         @ForAll @IntRange(min = 1, max = 40) int cin,
