@@ -127,9 +127,11 @@ final class PanamaConv2d implements Conv2d {
                 int t0 = tg * PT, t1 = Math.min(tiles, t0 + PT);
                 int cb0 = part * coPer, cb1 = Math.min(coBlocks, cb0 + coPer);
                 int ldc = PT * NR;
-                // Reused between calls: every element read is written first (the kernels overwrite at k0 == 0).
-                float[] cbuf = Workspace.take((cb1 - cb0) * MR * ldc);
-                float[] panel = direct ? null : Workspace.take(PT * KC * NR);
+                // This thread's, reused between tasks and calls: every element read is written first (the
+                // kernels overwrite at k0 == 0). Thread-local rather than the shared pool: a task is short, and
+                // the pool (Workspace.give) was 3% of a training step's JFR samples (40 keypoints).
+                float[] cbuf = Workspace.local(2, (cb1 - cb0) * MR * ldc);
+                float[] panel = direct ? null : Workspace.local(3, PT * KC * NR);
                 if (direct) {
                     for (int cb = cb0; cb < cb1; cb++) {
                         for (int t = t0; t < t1; t++) {
@@ -156,10 +158,6 @@ final class PanamaConv2d implements Conv2d {
                         store(cbuf, (cb - cb0) * MR * ldc + (t - t0) * NR, ldc, t * NR, cb, pitch, oh, ow, cout, out,
                                 outBatch, activation);
                     }
-                }
-                Workspace.give(cbuf);
-                if (panel != null) {
-                    Workspace.give(panel);
                 }
             });
         }
