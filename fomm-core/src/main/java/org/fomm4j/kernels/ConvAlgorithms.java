@@ -12,7 +12,7 @@ public final class ConvAlgorithms {
 
     /**
      * Names accepted by {@link #build}: {@code winograd}, {@code pixels} (stride 1 read in place),
-     * {@code pixels-packed} (im2col panels, as before session 26), {@code channels}, {@code narrow}.
+     * {@code pixels-packed} (im2col panels at stride 1 too, the default before 2026-12-04), {@code channels}, {@code narrow}.
      */
     public static List<String> names() {
         return List.of("winograd", "pixels", "pixels-packed", "channels", "narrow");

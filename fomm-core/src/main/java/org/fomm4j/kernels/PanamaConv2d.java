@@ -16,7 +16,7 @@ import org.fomm4j.tensor.Tensor;
  * <p>Stride 1 reads the padded input in place ({@link MicroKernel#direct}: each depth row of a tile is
  * {@code NR} contiguous floats at a fixed offset from the tile's first output), so nothing is copied per
  * tile. An im2col panel ({@link #pack}, copied once per tile group and reused by every output-channel
- * block) is the other way, and was the default for more than two blocks until session 26: on Zen 5
+ * block) is the other way, and was the default for more than two blocks until 2026-12-04: on Zen 5
  * (AVX-512, 1 and 2 threads, and with 256-bit vectors forced) reading in place was as fast or faster on
  * every stride-1 layer shape of the FOMM networks measured, 1.3-1.4x on the 7x7 heads of the dense motion
  * network and the keypoint detector (their im2col panels are 49 taps deep per channel and reused by only a
@@ -39,7 +39,7 @@ final class PanamaConv2d implements Conv2d {
     /** Depth (input channels x taps) per panel slice; measured best of 128..2304 on the vox-256 layers. */
     private static final int KC = 512;
     /** Panels instead of reading in place for stride-1 layers of more than two output-channel blocks. */
-    static final boolean PACKED = Boolean.getBoolean("fomm4j.conv.packed");
+    static final boolean PANELS_AT_STRIDE_1 = Boolean.getBoolean("fomm4j.conv.packed");
 
     private final ConvSpec spec;
     private final float[] packed;
@@ -47,15 +47,15 @@ final class PanamaConv2d implements Conv2d {
     private final int coBlocks;
     private final int taps;
     private final int depth;
-    private final boolean packed1;
+    private final boolean panelsAtStride1;
 
     PanamaConv2d(ConvSpec spec, float[] weight, float[] bias) {
-        this(spec, weight, bias, PACKED);
+        this(spec, weight, bias, PANELS_AT_STRIDE_1);
     }
 
-    /** @param packStride1 im2col panels for stride-1 layers of more than two output-channel blocks */
-    PanamaConv2d(ConvSpec spec, float[] weight, float[] bias, boolean packStride1) {
-        this.packed1 = packStride1;
+    /** @param panelsAtStride1 im2col panels for stride-1 layers of more than two output-channel blocks */
+    PanamaConv2d(ConvSpec spec, float[] weight, float[] bias, boolean panelsAtStride1) {
+        this.panelsAtStride1 = panelsAtStride1;
         this.spec = spec;
         this.bias = bias == null ? new float[spec.outChannels()] : bias.clone();
         int cin = spec.inChannels(), cout = spec.outChannels();
@@ -112,7 +112,7 @@ final class PanamaConv2d implements Conv2d {
         int coParts = (coBlocks + coPer - 1) / coPer;
         // Stride 1 reads in place (class comment); with one or two output blocks a panel would be copied
         // for little reuse even where panels are asked for.
-        boolean direct = !strided && (!packed1 || coBlocks <= 2);
+        boolean direct = !strided && (!panelsAtStride1 || coBlocks <= 2);
         for (int b = 0; b < n; b++) {
             int inBatch = b * cin * h * w;
             for (int ci = 0; ci < cin; ci++) {
