@@ -1,6 +1,8 @@
 package org.fomm4j.kernels;
 
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.tensor.Tensor;
 
@@ -185,24 +187,46 @@ final class PanamaConv2d implements Conv2d {
         }
     }
 
-    /** Writes the valid columns of one micro-tile result, adding the bias and the activation. */
+    /**
+     * Writes the valid columns of one micro-tile result, adding the bias and the activation: per output
+     * channel, each run of the tile's pixels on one output row (a tile spans row ends of the padded pitch,
+     * whose pad columns are dropped) is a contiguous copy from the tile's row to the output plane's.
+     */
     private void store(float[] acc, int ai, int ldc, int q0, int cb, int wp, int oh, int ow, int cout, float[] out,
                        int outBatch, Activation activation) {
         int y = q0 / wp, x = q0 - y * wp;
-        for (int i = 0; i < NR; i++, x++) {
+        int channels = Math.min(MR, cout - cb * MR);
+        for (int i = 0; i < NR && y < oh; ) {
+            int run = Math.min(NR - i, wp - x), valid = Math.min(run, ow - x);
+            for (int j = 0; j < channels; j++) {
+                int co = cb * MR + j;
+                storeRun(acc, ai + j * ldc + i, out, outBatch + (co * oh + y) * ow + x, valid, bias[co], activation);
+            }
+            i += run;
+            x += run;
             if (x == wp) {
                 x = 0;
                 y++;
             }
-            if (x >= ow || y >= oh) {
-                continue;
-            }
-            for (int j = 0; j < MR; j++) {
-                int co = cb * MR + j;
-                if (co < cout) {
-                    out[outBatch + (co * oh + y) * ow + x] = ScalarKernels.activate(acc[ai + j * ldc + i] + bias[co], activation);
+        }
+    }
+
+    /** {@code out[dst + i] = activate(acc[src + i] + bias)} for {@code i < count} ({@code count <= 0}: nothing). */
+    private static void storeRun(float[] acc, int src, float[] out, int dst, int count, float bias, Activation activation) {
+        int i = 0;
+        if (activation != Activation.SIGMOID) {
+            FloatVector b = FloatVector.broadcast(PanamaKernels.SPECIES, bias);
+            for (int bound = count - PanamaKernels.VL; i <= bound; i += PanamaKernels.VL) {
+                FloatVector v = FloatVector.fromArray(PanamaKernels.SPECIES, acc, src + i).add(b);
+                if (activation == Activation.RELU) {
+                    // As ScalarKernels.activate (v > 0 ? v : 0): NaN and -0 give 0, where max would keep NaN.
+                    v = v.blend(0f, v.compare(VectorOperators.GT, 0f).not());
                 }
+                v.intoArray(out, dst + i);
             }
+        }
+        for (; i < count; i++) {
+            out[dst + i] = ScalarKernels.activate(acc[src + i] + bias, activation);
         }
     }
 }
