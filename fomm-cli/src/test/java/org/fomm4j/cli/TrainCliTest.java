@@ -218,10 +218,10 @@ class TrainCliTest {
 
     /**
      * What the built-in model achieves on held-out creatures (identities and motions the training never
-     * saw): over 100 videos 0.370 of the source-copy L1 and 0.51 of the no-motion joint distance; on the 4
-     * videos of 40 frames this test runs 0.417 and 0.51 (run 22, session 26), with 1% of the source keypoint
+     * saw): over 100 videos 0.361 of the source-copy L1 and 0.50 of the no-motion joint distance; on the 4
+     * videos of 40 frames this test runs 0.406 and 0.50 (run 24, 2026-12-04), with 1% of the source keypoint
      * pairs closer than a pixel (the model trained without the separation prior: 66%). The guard is the
-     * issue's bar, under half of repeating the source, and 0.6 of the no-motion distance: each about 0.08
+     * issue's bar, under half of repeating the source, and 0.6 of the no-motion distance: each about 0.1
      * above what the model measures on these videos.
      */
     @Test
