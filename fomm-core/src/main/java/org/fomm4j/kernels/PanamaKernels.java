@@ -291,20 +291,30 @@ final class PanamaKernels extends ScalarKernels {
                                 wo + r * k + kx, dwStride, 3 * k, k);
                     }
                     for (; r < ky; r++) {
-                        for (int q = 0; q < outputs; q++) {
-                            wg1x1(x, xOff + r * wp + kx, xSample, dy, d + q * len, dySample, n, len, body, dw,
-                                    wo + q * dwStride + r * k + kx);
-                        }
+                        wg4x1(x, xOff + r * wp + kx, xSample, dy, d, dySample, outputs, n, len, body, dw,
+                                wo + r * k + kx, dwStride);
                     }
                 }
             }
             for (; ky < k; ky++) {
                 int xk = xOff + ky * wp, wb = wo + ky * k;
                 int kx = 0;
+                if (WIDE_TILE) {
+                    // The odd kernels' last row: six taps of one row are a 4 x 6 tile too (the 7x7 heads read
+                    // 5 streams per 24 FMAs here instead of 7 per 12 in two 4 x 3 tiles).
+                    for (; kx + 5 < k; kx += 6) {
+                        wg4x6(x, xk + kx, xSample, 3, 1, dy, d, dySample, outputs, n, len, body, dw, wb + kx,
+                                dwStride, 3, 1);
+                    }
+                }
                 for (; kx + 2 < k; kx += 3) {
                     wg4x3(x, xk + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride);
                 }
                 for (; kx < k; kx++) {
+                    if (WIDE_TILE) {
+                        wg4x1(x, xk + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride);
+                        continue;
+                    }
                     for (int q = 0; q < outputs; q++) {
                         wg1x1(x, xk + kx, xSample, dy, d + q * len, dySample, n, len, body, dw,
                                 wb + q * dwStride + kx);
@@ -498,6 +508,46 @@ final class PanamaKernels extends ScalarKernels {
         a1.add(b1).intoArray(acc, VL);
         a2.add(b2).intoArray(acc, 2 * VL);
         flush(acc, 1, 3, x, xb, xSample, 0, 1, dy, db, dySample, n, len, body, dw, wb, 0, 0, 1);
+    }
+
+    /**
+     * As {@link #wg4x6} for one tap (a 7x7 kernel's corner): the four channels' gradients against one input stream,
+     * where one-channel tiles read that stream four times. Two vectors of positions per iteration, so that 8
+     * chains hide the FMA latency.
+     */
+    private static void wg4x1(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int outputs, int n,
+                              int len, int body, float[] dw, int wb, int dwStride) {
+        int e1 = Math.min(1, outputs - 1) * len, e2 = Math.min(2, outputs - 1) * len, e3 = (outputs - 1) * len;
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int s = 0; s < n; s++) {
+            int xs = xb + s * xSample, d0 = db + s * dySample, d1 = d0 + e1, d2 = d0 + e2, d3 = d0 + e3;
+            int p = 0;
+            for (; p + VL < body; p += 2 * VL) {
+                FloatVector v = FloatVector.fromArray(SPECIES, x, xs + p);
+                FloatVector w = FloatVector.fromArray(SPECIES, x, xs + p + VL);
+                a0 = FloatVector.fromArray(SPECIES, dy, d0 + p).fma(v, a0);
+                b0 = FloatVector.fromArray(SPECIES, dy, d0 + p + VL).fma(w, b0);
+                a1 = FloatVector.fromArray(SPECIES, dy, d1 + p).fma(v, a1);
+                b1 = FloatVector.fromArray(SPECIES, dy, d1 + p + VL).fma(w, b1);
+                a2 = FloatVector.fromArray(SPECIES, dy, d2 + p).fma(v, a2);
+                b2 = FloatVector.fromArray(SPECIES, dy, d2 + p + VL).fma(w, b2);
+                a3 = FloatVector.fromArray(SPECIES, dy, d3 + p).fma(v, a3);
+                b3 = FloatVector.fromArray(SPECIES, dy, d3 + p + VL).fma(w, b3);
+            }
+            for (; p < body; p += VL) {
+                FloatVector v = FloatVector.fromArray(SPECIES, x, xs + p);
+                a0 = FloatVector.fromArray(SPECIES, dy, d0 + p).fma(v, a0);
+                a1 = FloatVector.fromArray(SPECIES, dy, d1 + p).fma(v, a1);
+                a2 = FloatVector.fromArray(SPECIES, dy, d2 + p).fma(v, a2);
+                a3 = FloatVector.fromArray(SPECIES, dy, d3 + p).fma(v, a3);
+            }
+        }
+        float[] acc = new float[4 * VL];
+        a0.add(b0).intoArray(acc, 0);
+        a1.add(b1).intoArray(acc, VL);
+        a2.add(b2).intoArray(acc, 2 * VL);
+        a3.add(b3).intoArray(acc, 3 * VL);
+        flush(acc, outputs, 1, x, xb, xSample, 0, 1, dy, db, dySample, n, len, body, dw, wb, dwStride, 0, 1);
     }
 
     /** As {@link #wg4x6} for one output channel and one tap. */
