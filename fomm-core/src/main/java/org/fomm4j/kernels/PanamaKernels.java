@@ -255,73 +255,135 @@ final class PanamaKernels extends ScalarKernels {
                                    int oCount, int k, int wp, int len, float[] dw, int dwOff, int dwStride) {
         // Register tiles, with accumulators over the whole batch so each output is reduced across lanes once:
         // 4 output channels x (2 rows x 3 taps) = 24 accumulators + 4 gradient vectors + 1 input vector where
-        // there are 32 vector registers (AVX-512), 4 x 3 = 12 + 4 within AVX2's 16. The wider tile reads 5
-        // streams per 24 FMAs instead of 5 per 12. Output channels are the outer loop so that their 4 gradient
-        // planes stay in cache across all k * k taps. Each tile kernel adds its own results to dw (see flush).
+        // there are 32 vector registers (AVX-512); 3 x 3 = 9 + 3 + 1 within AVX2's 16 (see narrowTiles). The
+        // wider tile reads 5 streams per 24 FMAs instead of 5 per 12. Output channels are the outer loop so that
+        // their gradient planes stay in cache across all k * k taps. Each tile kernel adds its own results to dw
+        // (see flush).
         int body = SPECIES.loopBound(len);
-        for (int o = 0; o < oCount; o += 4) {
-            // A group of 2 or 3 output channels runs the 4-channel tiles with its last channel's gradient
-            // read again for the missing ones and their sums dropped: 3/4 or 1/2 of the tile's speed is
-            // still above the one-channel kernels' (the generator's 3-channel output layer, the keypoint
-            // head's 15 = 3 x 4 + 3).
-            int outputs = Math.min(4, oCount - o);
+        int group = WIDE_TILE ? 4 : 3;
+        for (int o = 0; o < oCount; o += group) {
+            // A group short of channels runs the full tiles with its last channel's gradient read again for the
+            // missing ones and their sums dropped: 3/4 or 1/2 of the tile's speed is still above the one-channel
+            // kernels' (the generator's 3-channel output layer, the keypoint head's 15 = 3 x 4 + 3).
+            int outputs = Math.min(group, oCount - o);
             int d = dyOff + o * len, wo = dwOff + o * dwStride;
-            if (outputs == 1 || (outputs < 4 && !WIDE_TILE)) {
-                for (int q = 0; q < outputs; q++) {
-                    oneChannel(x, xOff, xSample, dy, d + q * len, dySample, n, k, wp, len, body, dw, wo + q * dwStride,
-                            dwStride);
-                }
+            if (outputs == 1) {
+                oneChannel(x, xOff, xSample, dy, d, dySample, n, k, wp, len, body, dw, wo, dwStride);
+                continue;
+            }
+            if (!WIDE_TILE) {
+                narrowTiles(x, xOff, xSample, dy, d, dySample, outputs, n, k, wp, len, body, dw, wo, dwStride);
                 continue;
             }
             int ky = 0;
-            if (WIDE_TILE) {
-                for (; ky + 1 < k; ky += 2) {
-                    int xk = xOff + ky * wp, wb = wo + ky * k;
-                    for (int kx = 0; kx + 2 < k; kx += 3) {
-                        wg4x6(x, xk + kx, xSample, wp, 1, dy, d, dySample, outputs, n, len, body, dw, wb + kx,
-                                dwStride, k, 1);
-                    }
+            for (; ky + 1 < k; ky += 2) {
+                int xk = xOff + ky * wp, wb = wo + ky * k;
+                for (int kx = 0; kx + 2 < k; kx += 3) {
+                    wg4x6(x, xk + kx, xSample, wp, 1, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride,
+                            k, 1);
                 }
-                // The columns the triples left (the 7x7 heads' last one) over those row pairs: six rows of one
-                // column are a 4 x 6 tile too.
-                for (int kx = k - k % 3; kx < k; kx++) {
-                    int r = 0;
-                    for (; r + 5 < ky; r += 6) {
-                        wg4x6(x, xOff + r * wp + kx, xSample, 3 * wp, wp, dy, d, dySample, outputs, n, len, body, dw,
-                                wo + r * k + kx, dwStride, 3 * k, k);
-                    }
-                    for (; r < ky; r++) {
-                        wg4x1(x, xOff + r * wp + kx, xSample, dy, d, dySample, outputs, n, len, body, dw,
-                                wo + r * k + kx, dwStride);
-                    }
+            }
+            // The columns the triples left (the 7x7 heads' last one) over those row pairs: six rows of one column
+            // are a 4 x 6 tile too.
+            for (int kx = k - k % 3; kx < k; kx++) {
+                int r = 0;
+                for (; r + 5 < ky; r += 6) {
+                    wg4x6(x, xOff + r * wp + kx, xSample, 3 * wp, wp, dy, d, dySample, outputs, n, len, body, dw,
+                            wo + r * k + kx, dwStride, 3 * k, k);
+                }
+                for (; r < ky; r++) {
+                    wg4x1(x, xOff + r * wp + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wo + r * k + kx,
+                            dwStride);
                 }
             }
             for (; ky < k; ky++) {
                 int xk = xOff + ky * wp, wb = wo + ky * k;
                 int kx = 0;
-                if (WIDE_TILE) {
-                    // The odd kernels' last row: six taps of one row are a 4 x 6 tile too (the 7x7 heads read
-                    // 5 streams per 24 FMAs here instead of 7 per 12 in two 4 x 3 tiles).
-                    for (; kx + 5 < k; kx += 6) {
-                        wg4x6(x, xk + kx, xSample, 3, 1, dy, d, dySample, outputs, n, len, body, dw, wb + kx,
-                                dwStride, 3, 1);
-                    }
+                // The odd kernels' last row: six taps of one row are a 4 x 6 tile too (the 7x7 heads read 5 streams
+                // per 24 FMAs here instead of 7 per 12 in two 4 x 3 tiles).
+                for (; kx + 5 < k; kx += 6) {
+                    wg4x6(x, xk + kx, xSample, 3, 1, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride,
+                            3, 1);
                 }
                 for (; kx + 2 < k; kx += 3) {
                     wg4x3(x, xk + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride);
                 }
                 for (; kx < k; kx++) {
-                    if (WIDE_TILE) {
-                        wg4x1(x, xk + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride);
-                        continue;
-                    }
-                    for (int q = 0; q < outputs; q++) {
-                        wg1x1(x, xk + kx, xSample, dy, d + q * len, dySample, n, len, body, dw,
-                                wb + q * dwStride + kx);
-                    }
+                    wg4x1(x, xk + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride);
                 }
             }
         }
+    }
+
+    /**
+     * The 16-register tiles (AVX2 and narrower) for 2 or 3 output channels: every row's tap triples as a 3 x 3
+     * tile, its single taps (the 7x7 heads' last column) as the 4 x 1 tile with the missing channels dropped.
+     */
+    private static void narrowTiles(float[] x, int xOff, int xSample, float[] dy, int d, int dySample, int outputs,
+                                    int n, int k, int wp, int len, int body, float[] dw, int wo, int dwStride) {
+        for (int ky = 0; ky < k; ky++) {
+            int xk = xOff + ky * wp, wb = wo + ky * k;
+            int kx = 0;
+            for (; kx + 2 < k; kx += 3) {
+                wg3x3(x, xk + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride);
+            }
+            for (; kx < k; kx++) {
+                wg4x1(x, xk + kx, xSample, dy, d, dySample, outputs, n, len, body, dw, wb + kx, dwStride);
+            }
+        }
+    }
+
+    /**
+     * The stride of {@link #wg3x3}'s position loop, read from an array so that C2 cannot see it as a constant:
+     * a loop with a constant stride is a counted loop, which C2 unrolls 4 times and then, with the loads of four
+     * iterations hoisted, spills accumulators to the stack on 16 registers (measured on Zen 3, JDK 25: the 4 x 3
+     * tile's loop had 40 stack loads and stores per 48 FMAs, and ran at about 40% of the FMA peak). Array
+     * elements are never constant-folded; the price is a bounds check per load.
+     */
+    private static final int[] NARROW_STRIDE = {VL};
+
+    /**
+     * 3 output channels x the taps {@code (0, 0..2)} (row, column): 9 accumulators + 3 input vectors + 1 gradient
+     * vector = 13 of AVX2's 16 registers, which leaves C2 room for the loop's addresses (a 4 x 3 tile needs all 16
+     * and spills). Only the first {@code outputs} (2 or 3) channels are real; see {@link #wg4x6}.
+     */
+    private static void wg3x3(float[] x, int xb, int xSample, float[] dy, int db, int dySample, int outputs, int n,
+                              int len, int body, float[] dw, int wb, int dwStride) {
+        int e1 = Math.min(1, outputs - 1) * len, e2 = (outputs - 1) * len;
+        int[] stride = NARROW_STRIDE;
+        FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00;
+        for (int s = 0; s < n; s++) {
+            int xs = xb + s * xSample, d0 = db + s * dySample, d1 = d0 + e1, d2 = d0 + e2;
+            for (int p = 0; p < body; p += stride[0]) {
+                FloatVector x0 = FloatVector.fromArray(SPECIES, x, xs + p);
+                FloatVector x1 = FloatVector.fromArray(SPECIES, x, xs + p + 1);
+                FloatVector x2 = FloatVector.fromArray(SPECIES, x, xs + p + 2);
+                FloatVector g = FloatVector.fromArray(SPECIES, dy, d0 + p);
+                a00 = g.fma(x0, a00);
+                a01 = g.fma(x1, a01);
+                a02 = g.fma(x2, a02);
+                g = FloatVector.fromArray(SPECIES, dy, d1 + p);
+                a10 = g.fma(x0, a10);
+                a11 = g.fma(x1, a11);
+                a12 = g.fma(x2, a12);
+                g = FloatVector.fromArray(SPECIES, dy, d2 + p);
+                a20 = g.fma(x0, a20);
+                a21 = g.fma(x1, a21);
+                a22 = g.fma(x2, a22);
+            }
+        }
+        float[] acc = new float[9 * VL];
+        a00.intoArray(acc, 0);
+        a01.intoArray(acc, VL);
+        a02.intoArray(acc, 2 * VL);
+        a10.intoArray(acc, 3 * VL);
+        a11.intoArray(acc, 4 * VL);
+        a12.intoArray(acc, 5 * VL);
+        a20.intoArray(acc, 6 * VL);
+        a21.intoArray(acc, 7 * VL);
+        a22.intoArray(acc, 8 * VL);
+        flush(acc, outputs, 3, x, xb, xSample, 0, 1, dy, db, dySample, n, len, body, dw, wb, dwStride, 0, 1);
     }
 
     /** All {@code k * k} taps of one output channel, with the one-channel kernels. */
