@@ -56,12 +56,13 @@ RUNS = [
     ("run 22 (40 keypoints)", "docs/training-creatures-64-full-res-kp40.csv", KP40_START, 0.37),
     ("run 23", "docs/training-creatures-64-full-res-kp40-long.csv", KP40_START, 0.37),
     ("run 24 (60 keypoints)", "docs/training-creatures-64-full-res-kp60.csv", KP60_START, 0.36),
+    ("run 25 (model lost)", "docs/training-creatures-64-full-res-kp60-long.csv", KP60_START, 0.36),
 ]
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (23, 190, 207), (188, 189, 34), (127, 127, 127), (0, 0, 128), (128, 0, 0),
            (0, 100, 0), (255, 0, 255), (0, 0, 0), (100, 100, 0)]
 WINDOW = 500
-LEGEND_ROWS = 12
+LEGEND_ROWS = 13
 W, H = 960, 640
 LEFT, RIGHT = 70, 20
 TOP_PANEL = (30, 400)
