@@ -24,7 +24,7 @@ import org.fomm4j.tensor.Tensor;
  */
 final class AdaptiveConv2d implements Conv2d {
     /** The convolution algorithms. */
-    enum Algorithm { WINOGRAD, PIXELS, CHANNELS, NARROW }
+    enum Algorithm { WINOGRAD, WINOGRAD7, PIXELS, CHANNELS, NARROW }
 
     private static final String WINOGRAD_MODE = System.getProperty("fomm4j.winograd", "auto");
     private static final String CONV_MODE = System.getProperty("fomm4j.conv", "auto");
@@ -45,6 +45,25 @@ final class AdaptiveConv2d implements Conv2d {
 
     /** The algorithm used for this layer at output size {@code oh x ow}. */
     static Algorithm choose(ConvSpec spec, int oh, int ow) {
+        if (Winograd7Conv2d.supports(spec)) {
+            switch (WINOGRAD_MODE) {
+                case "always" -> {
+                    return Algorithm.WINOGRAD7;
+                }
+                case "never" -> {
+                }
+                default -> {
+                    // Measured on Zen 3 (AVX2, one thread, 64x64 outputs): 260 -> 62 (the dense motion network's mask
+                    // and occlusion head at 60 keypoints) 97-117 ms against 180-222 direct; 64 -> 64 and 62 -> 260 about
+                    // even; 19 -> 60 and 35 -> 64 slower (the input transform, per input channel, dominates). Not
+                    // measured on AVX-512, whose direct tile is wider: there it stays direct.
+                    if (!MicroKernel.WIDE && oh >= 16 && ow >= 16 && spec.inChannels() >= 128
+                            && spec.outChannels() >= 16) {
+                        return Algorithm.WINOGRAD7;
+                    }
+                }
+            }
+        }
         boolean winogradable = spec.kernelH() == 3 && spec.kernelW() == 3 && spec.stride() == 1;
         if (winogradable) {
             switch (WINOGRAD_MODE) {
@@ -128,6 +147,7 @@ final class AdaptiveConv2d implements Conv2d {
             if (c == null) {
                 c = switch (a) {
                     case WINOGRAD -> new WinogradConv2d(spec, weight, bias);
+                    case WINOGRAD7 -> new Winograd7Conv2d(spec, weight, bias);
                     case PIXELS -> new PanamaConv2d(spec, weight, bias);
                     case CHANNELS -> new ChannelVectorConv2d(spec, weight, bias);
                     case NARROW -> new NarrowConv2d(spec, weight, bias);

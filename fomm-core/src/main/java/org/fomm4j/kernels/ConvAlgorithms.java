@@ -11,11 +11,11 @@ public final class ConvAlgorithms {
     }
 
     /**
-     * Names accepted by {@link #build}: {@code winograd}, {@code pixels} (stride 1 read in place),
+     * Names accepted by {@link #build}: {@code winograd}, {@code winograd7} (F(2x2,7x7)), {@code pixels} (stride 1 read in place),
      * {@code pixels-packed} (im2col panels at stride 1 too, the default before 2026-12-04), {@code channels}, {@code narrow}.
      */
     public static List<String> names() {
-        return List.of("winograd", "pixels", "pixels-packed", "channels", "narrow");
+        return List.of("winograd", "winograd7", "pixels", "pixels-packed", "channels", "narrow");
     }
 
     /** Whether {@code algorithm} can run {@code spec} ({@code winograd}: 3x3, stride 1, one group). */
@@ -25,6 +25,7 @@ public final class ConvAlgorithms {
         }
         return switch (algorithm) {
             case "winograd" -> spec.kernelH() == 3 && spec.kernelW() == 3 && spec.stride() == 1;
+            case "winograd7" -> Winograd7Conv2d.supports(spec);
             case "narrow" -> spec.outChannels() <= NarrowConv2d.MAX_OUT && spec.stride() == 1;
             default -> true;
         };
@@ -48,6 +49,7 @@ public final class ConvAlgorithms {
         }
         return switch (algorithm) {
             case "winograd" -> new WinogradConv2d(spec, weight, bias);
+            case "winograd7" -> new Winograd7Conv2d(spec, weight, bias);
             case "pixels" -> new PanamaConv2d(spec, weight, bias, false);
             case "pixels-packed" -> new PanamaConv2d(spec, weight, bias, true);
             case "channels" -> new ChannelVectorConv2d(spec, weight, bias);

@@ -219,6 +219,28 @@ class ConvolutionAlgorithmProperties {
                 new NarrowConv2d(spec, wt, bias).apply(x, activation), 2e-6 * cin * kernel * kernel + 1e-6);
     }
 
+    @Property(tries = 40)
+    void winograd7MatchesScalar(@ForAll @IntRange(min = 1, max = 2) int n,
+                                @ForAll @IntRange(min = 1, max = 40) int cin,
+                                @ForAll @IntRange(min = 1, max = 30) int cout,
+                                @ForAll @IntRange(min = 0, max = 4) int pad,
+                                @ForAll @IntRange(min = 1, max = 40) int h,
+                                @ForAll @IntRange(min = 1, max = 45) int w,
+                                @ForAll Activation activation,
+                                @ForAll long seed) {
+        // F(2x2, 7x7): odd output sizes (a tile half outside), bands of tile rows cut short, channel counts that
+        // leave the last output block and the last block of tiles partial. Its transforms scale by up to 5.25 (B)
+        // and 2 (A), so its float32 error per term is larger than a direct sum's.
+        Assume.that(h + 2 * pad >= 7 && w + 2 * pad >= 7);
+        Random r = new Random(seed);
+        ConvSpec spec = ConvSpec.of(cin, cout, 7, pad);
+        float[] wt = randomArray(r, spec.weightCount());
+        float[] bias = randomArray(r, cout);
+        Tensor x = random(r, n, cin, h, w);
+        KernelEquivalenceProperties.assertClose(SCALAR.conv2d(spec, wt, bias).apply(x, activation),
+                new Winograd7Conv2d(spec, wt, bias).apply(x, activation), 2 * WINOGRAD_TOL_PER_TERM * cin * 49 + 1e-5);
+    }
+
     @Property(tries = 30)
     void dispatchedThreeByThreeMatchesScalar(@ForAll @IntRange(min = 1, max = 33) int cin,
                                              @ForAll @IntRange(min = 1, max = 70) int cout,
