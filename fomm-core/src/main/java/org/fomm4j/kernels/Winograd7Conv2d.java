@@ -140,88 +140,48 @@ final class Winograd7Conv2d implements Conv2d {
     private void band(float[] in, float[] out, int s, int ty0, int cin, int h, int w, int pad, int oh, int ow, int th,
                       int tw, Activation activation) {
         int rowsT = Math.min(BAND, th - ty0), tiles = rowsT * tw, ct = (tiles + NR - 1) / NR * NR;
-        int rows = 2 * rowsT + 6, half = tw + 3;
-        float[] v = new float[64 * cin * ct];
-        float[] even = new float[rows * half], odd = new float[rows * half];
-        float[] xt = new float[8 * rows * tw];
+        int rows = 2 * rowsT + 6, half = tw + 3, pitch = 2 * half;
+        // This thread's buffers (Workspace.local), reused from call to call; every element read is written first,
+        // except v's columns past the last tile, whose GEMM results in m are never read.
+        float[] v = Workspace.local(0, 64 * cin * ct);
+        float[] split = Workspace.local(2, rows * pitch + 8 * rows * tw);
+        int xt = rows * pitch;
+        // Row r of the padded input, columns split: split[r][q] = column 2q - pad, split[r][half + q] = 2q + 1 - pad.
+        int[] rowTaps = {0, half, 1, half + 1, 2, half + 2, 3, half + 3};
+        int[] colTaps = new int[8];
+        for (int c = 0; c < 8; c++) {
+            colTaps[c] = c * tw;
+        }
         for (int ci = 0; ci < cin; ci++) {
             int plane = (s * cin + ci) * h * w;
-            // Padded rows 2 ty0 .. 2 ty0 + rows - 1 (input row = that - pad), columns split: even[r][q] = column 2q - pad.
             for (int r = 0; r < rows; r++) {
                 int iy = 2 * ty0 + r - pad;
                 boolean inside = iy >= 0 && iy < h;
                 for (int q = 0; q < half; q++) {
                     int ix = 2 * q - pad;
-                    even[r * half + q] = inside && ix >= 0 && ix < w ? in[plane + iy * w + ix] : 0f;
+                    split[r * pitch + q] = inside && ix >= 0 && ix < w ? in[plane + iy * w + ix] : 0f;
                     ix++;
-                    odd[r * half + q] = inside && ix >= 0 && ix < w ? in[plane + iy * w + ix] : 0f;
+                    split[r * pitch + half + q] = inside && ix >= 0 && ix < w ? in[plane + iy * w + ix] : 0f;
                 }
             }
-            // Along rows: xt[j][r][tx] = sum_c BT[j][c] d[r][2 tx + c] (vectors of consecutive tiles).
+            // Along rows: xt[j][r][tx] = sum_c BT[j][c] d[r][2 tx + c].
             for (int j = 0; j < 8; j++) {
-                float[] bt = BT[j];
-                FloatVector b0 = FloatVector.broadcast(SPECIES, bt[0]), b1 = FloatVector.broadcast(SPECIES, bt[1]);
-                FloatVector b2 = FloatVector.broadcast(SPECIES, bt[2]), b3 = FloatVector.broadcast(SPECIES, bt[3]);
-                FloatVector b4 = FloatVector.broadcast(SPECIES, bt[4]), b5 = FloatVector.broadcast(SPECIES, bt[5]);
-                FloatVector b6 = FloatVector.broadcast(SPECIES, bt[6]), b7 = FloatVector.broadcast(SPECIES, bt[7]);
                 for (int r = 0; r < rows; r++) {
-                    int dst = (j * rows + r) * tw, e = r * half;
-                    int tx = 0;
-                    for (; tx + VL <= tw; tx += VL) {
-                        int q = e + tx;
-                        FloatVector acc = FloatVector.fromArray(SPECIES, even, q).mul(b0);
-                        acc = FloatVector.fromArray(SPECIES, odd, q).fma(b1, acc);
-                        acc = FloatVector.fromArray(SPECIES, even, q + 1).fma(b2, acc);
-                        acc = FloatVector.fromArray(SPECIES, odd, q + 1).fma(b3, acc);
-                        acc = FloatVector.fromArray(SPECIES, even, q + 2).fma(b4, acc);
-                        acc = FloatVector.fromArray(SPECIES, odd, q + 2).fma(b5, acc);
-                        acc = FloatVector.fromArray(SPECIES, even, q + 3).fma(b6, acc);
-                        acc = FloatVector.fromArray(SPECIES, odd, q + 3).fma(b7, acc);
-                        acc.intoArray(xt, dst + tx);
-                    }
-                    for (; tx < tw; tx++) {
-                        int q = e + tx;
-                        xt[dst + tx] = bt[0] * even[q] + bt[1] * odd[q] + bt[2] * even[q + 1] + bt[3] * odd[q + 1]
-                                + bt[4] * even[q + 2] + bt[5] * odd[q + 2] + bt[6] * even[q + 3] + bt[7] * odd[q + 3];
-                    }
+                    combine8(split, r * pitch, rowTaps, j, split, xt + (j * rows + r) * tw, tw);
                 }
             }
             // Along columns: v[(a, j)][ci][tile] = sum_c BT[a][c] xt[j][2 ty + c][tx].
             for (int a = 0; a < 8; a++) {
-                float[] bt = BT[a];
-                FloatVector b0 = FloatVector.broadcast(SPECIES, bt[0]), b1 = FloatVector.broadcast(SPECIES, bt[1]);
-                FloatVector b2 = FloatVector.broadcast(SPECIES, bt[2]), b3 = FloatVector.broadcast(SPECIES, bt[3]);
-                FloatVector b4 = FloatVector.broadcast(SPECIES, bt[4]), b5 = FloatVector.broadcast(SPECIES, bt[5]);
-                FloatVector b6 = FloatVector.broadcast(SPECIES, bt[6]), b7 = FloatVector.broadcast(SPECIES, bt[7]);
                 for (int j = 0; j < 8; j++) {
-                    int dstBase = ((a * 8 + j) * cin + ci) * ct;
+                    int dst = ((a * 8 + j) * cin + ci) * ct;
                     for (int ty = 0; ty < rowsT; ty++) {
-                        int src = (j * rows + 2 * ty) * tw, dst = dstBase + ty * tw;
-                        int tx = 0;
-                        for (; tx + VL <= tw; tx += VL) {
-                            int q = src + tx;
-                            FloatVector acc = FloatVector.fromArray(SPECIES, xt, q).mul(b0);
-                            acc = FloatVector.fromArray(SPECIES, xt, q + tw).fma(b1, acc);
-                            acc = FloatVector.fromArray(SPECIES, xt, q + 2 * tw).fma(b2, acc);
-                            acc = FloatVector.fromArray(SPECIES, xt, q + 3 * tw).fma(b3, acc);
-                            acc = FloatVector.fromArray(SPECIES, xt, q + 4 * tw).fma(b4, acc);
-                            acc = FloatVector.fromArray(SPECIES, xt, q + 5 * tw).fma(b5, acc);
-                            acc = FloatVector.fromArray(SPECIES, xt, q + 6 * tw).fma(b6, acc);
-                            acc = FloatVector.fromArray(SPECIES, xt, q + 7 * tw).fma(b7, acc);
-                            acc.intoArray(v, dst + tx);
-                        }
-                        for (; tx < tw; tx++) {
-                            int q = src + tx;
-                            v[dst + tx] = bt[0] * xt[q] + bt[1] * xt[q + tw] + bt[2] * xt[q + 2 * tw]
-                                    + bt[3] * xt[q + 3 * tw] + bt[4] * xt[q + 4 * tw] + bt[5] * xt[q + 5 * tw]
-                                    + bt[6] * xt[q + 6 * tw] + bt[7] * xt[q + 7 * tw];
-                        }
+                        combine8(split, xt + (j * rows + 2 * ty) * tw, colTaps, a, v, dst + ty * tw, tw);
                     }
                 }
             }
         }
         // Per transform point, [coPad x ct] = U_t [coPad x cin] V_t [cin x ct].
-        float[] m = new float[64 * coPad * ct];
+        float[] m = Workspace.local(1, 64 * coPad * ct);
         for (int t = 0; t < 64; t++) {
             for (int cb = 0; cb < coBlocks; cb++) {
                 for (int tb = 0; tb < ct; tb += NR) {
@@ -232,31 +192,30 @@ final class Winograd7Conv2d implements Conv2d {
         }
         // Output: y = A^T m A per tile, tiles in the innermost loops.
         int cout = spec.outChannels();
-        float[] z = new float[2 * 8 * ct];
-        float[] y = new float[4 * ct];
+        float[] zy = Workspace.local(3, 20 * ct);
+        int z = 0, y = 16 * ct;
         for (int co = 0; co < cout; co++) {
-            java.util.Arrays.fill(z, 0f);
+            java.util.Arrays.fill(zy, 0f);
             for (int a = 0; a < 8; a++) {
                 for (int b = 0; b < 8; b++) {
                     int src = ((a * 8 + b) * coPad + co) * ct;
                     float c0 = AT[0][a], c1 = AT[1][a];
-                    int z0 = b * ct, z1 = (8 + b) * ct;
+                    int z0 = z + b * ct, z1 = z + (8 + b) * ct;
                     for (int i = 0; i < tiles; i++) {
                         float mv = m[src + i];
-                        z[z0 + i] += c0 * mv;
-                        z[z1 + i] += c1 * mv;
+                        zy[z0 + i] += c0 * mv;
+                        zy[z1 + i] += c1 * mv;
                     }
                 }
             }
-            java.util.Arrays.fill(y, 0f);
             for (int i2 = 0; i2 < 2; i2++) {
                 for (int b = 0; b < 8; b++) {
                     float c0 = AT[0][b], c1 = AT[1][b];
-                    int src = (i2 * 8 + b) * ct, y0 = (i2 * 2) * ct, y1 = (i2 * 2 + 1) * ct;
+                    int src = z + (i2 * 8 + b) * ct, y0 = y + (i2 * 2) * ct, y1 = y + (i2 * 2 + 1) * ct;
                     for (int i = 0; i < tiles; i++) {
-                        float zv = z[src + i];
-                        y[y0 + i] += c0 * zv;
-                        y[y1 + i] += c1 * zv;
+                        float zv = zy[src + i];
+                        zy[y0 + i] += c0 * zv;
+                        zy[y1 + i] += c1 * zv;
                     }
                 }
             }
@@ -273,13 +232,52 @@ final class Winograd7Conv2d implements Conv2d {
                         for (int j2 = 0; j2 < 2; j2++) {
                             int ox = 2 * tx + j2;
                             if (ox < ow) {
-                                out[outPlane + oy * ow + ox] = ScalarKernels.activate(y[(i2 * 2 + j2) * ct + tile] + bo,
+                                out[outPlane + oy * ow + ox] = ScalarKernels.activate(zy[y + (i2 * 2 + j2) * ct + tile] + bo,
                                         activation);
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /** {@code B^T}'s rows as broadcast vectors. */
+    private static final FloatVector[][] BT_LANES = new FloatVector[8][8];
+
+    static {
+        for (int j = 0; j < 8; j++) {
+            for (int c = 0; c < 8; c++) {
+                BT_LANES[j][c] = FloatVector.broadcast(SPECIES, BT[j][c]);
+            }
+        }
+    }
+
+    /**
+     * One row of a 1-D input transform over consecutive tiles: {@code dst[d + t] = sum_c BT[row][c] src[s + taps[c] + t]}
+     * for {@code t < count}.
+     */
+    private static void combine8(float[] src, int s, int[] taps, int row, float[] dst, int d, int count) {
+        FloatVector[] b = BT_LANES[row];
+        float[] bt = BT[row];
+        int t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3], t4 = taps[4], t5 = taps[5], t6 = taps[6], t7 = taps[7];
+        int t = 0;
+        for (; t + VL <= count; t += VL) {
+            int q = s + t;
+            FloatVector acc = FloatVector.fromArray(SPECIES, src, q + t0).mul(b[0]);
+            acc = FloatVector.fromArray(SPECIES, src, q + t1).fma(b[1], acc);
+            acc = FloatVector.fromArray(SPECIES, src, q + t2).fma(b[2], acc);
+            acc = FloatVector.fromArray(SPECIES, src, q + t3).fma(b[3], acc);
+            acc = FloatVector.fromArray(SPECIES, src, q + t4).fma(b[4], acc);
+            acc = FloatVector.fromArray(SPECIES, src, q + t5).fma(b[5], acc);
+            acc = FloatVector.fromArray(SPECIES, src, q + t6).fma(b[6], acc);
+            acc = FloatVector.fromArray(SPECIES, src, q + t7).fma(b[7], acc);
+            acc.intoArray(dst, d + t);
+        }
+        for (; t < count; t++) {
+            int q = s + t;
+            dst[d + t] = bt[0] * src[q + t0] + bt[1] * src[q + t1] + bt[2] * src[q + t2] + bt[3] * src[q + t3]
+                    + bt[4] * src[q + t4] + bt[5] * src[q + t5] + bt[6] * src[q + t6] + bt[7] * src[q + t7];
         }
     }
 }

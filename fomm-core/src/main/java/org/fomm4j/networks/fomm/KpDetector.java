@@ -4,11 +4,11 @@ import org.fomm4j.config.FommConfig;
 import org.fomm4j.kernels.Activation;
 import org.fomm4j.kernels.Conv2d;
 import org.fomm4j.kernels.ConvSpec;
-import org.fomm4j.kernels.ConvWeightGradient;
 import org.fomm4j.kernels.CoordinateGrid;
 import org.fomm4j.kernels.Kernels;
 import org.fomm4j.nn.AntiAliasInterpolation2d;
 import org.fomm4j.nn.Hourglass;
+import org.fomm4j.nn.JacobianHead;
 import org.fomm4j.nn.Layers;
 import org.fomm4j.tensor.Tensor;
 import org.fomm4j.weights.WeightReader;
@@ -102,37 +102,12 @@ public final class KpDetector {
         return new Result(new Keypoints(Tensor.of(value, n, numKp, 2), jac), x, feature, raw);
     }
 
-    /**
-     * Jacobians {@code [N, K, 2, 2]} from the heatmaps {@code hm [N, K, oh, ow]} (softmax, each summing to 1 up to
-     * rounding) and the feature map {@code [N, F, fh, fw]} ({@code oh = fh + 2 pad - 6}): per keypoint the heatmap-weighted feature patches
-     * {@code P[i, ky, kx] = sum_p H(p) F_i(p + (ky, kx) - pad)} (zero padding), then {@code J[e] = W[r] . P + b[r]
-     * sum_p H(p)} with {@code r = 4 m + e} for jacobian map {@code m}; as {@code training.autograd.MotionOps.jacobianHead}.
-     */
+    /** Jacobians {@code [N, K, 2, 2]} from the heatmaps {@code [N, K, oh, ow]} and the features {@code [N, F, fh, fw]}. */
     private Tensor jacobians(float[] hm, float[] features, int n, int fh, int fw, int oh, int ow) {
-        int plane = oh * ow, taps = featureChannels * 49, fPlane = featureChannels * fh * fw;
-        float[] patches = new float[numKp * taps];
-        float[] j = new float[n * numKp * 4];
-        for (int s = 0; s < n; s++) {
-            float[] f = java.util.Arrays.copyOfRange(features, s * fPlane, (s + 1) * fPlane);
-            float[] hs = java.util.Arrays.copyOfRange(hm, s * numKp * plane, (s + 1) * numKp * plane);
-            java.util.Arrays.fill(patches, 0f);
-            ConvWeightGradient.accumulate(k, f, hs, patches, 1, featureChannels, fh, fw, numKp, 7, pad, oh, ow);
-            for (int kk = 0; kk < numKp; kk++) {
-                double mass = 0;
-                for (int p = 0; p < plane; p++) {
-                    mass += hs[kk * plane + p];
-                }
-                int map = numJacobianMaps == 1 ? 0 : kk;
-                for (int e = 0; e < 4; e++) {
-                    int r = map * 4 + e;
-                    double acc = jacobianBias[r] * mass;
-                    for (int q = 0; q < taps; q++) {
-                        acc += (double) jacobianWeight[r * taps + q] * patches[kk * taps + q];
-                    }
-                    j[(s * numKp + kk) * 4 + e] = (float) acc;
-                }
-            }
-        }
+        double[] mass = new double[n * numKp];
+        float[] patches = JacobianHead.patches(k, hm, features, n, numKp, featureChannels, fh, fw, 7, pad, oh, ow, mass);
+        float[] j = JacobianHead.jacobians(patches, mass, jacobianWeight, jacobianBias, n, numKp, featureChannels * 49,
+                numJacobianMaps == 1);
         return Tensor.of(j, n, numKp, 2, 2);
     }
 }

@@ -5,6 +5,7 @@ import org.fomm4j.kernels.Activation;
 import org.fomm4j.kernels.ConvSpec;
 import org.fomm4j.kernels.CoordinateGrid;
 import org.fomm4j.nn.Heatmaps;
+import org.fomm4j.nn.JacobianHead;
 import org.fomm4j.tensor.Tensor;
 
 /**
@@ -105,7 +106,7 @@ public final class MotionOps {
      * Since the maps are only ever summed against the heatmaps, {@code jacobian[n, k, c] = sum_{i, tap}
      * weight[r, i, tap] * A[n, k, i, tap] + bias[r] * sum_p heat[n, k, p]} with {@code r = 4 j(k) + c} and
      * {@code A[n, k, i, tap] = sum_p heat[n, k, p] * features[n, i, p + tap]} (zero outside the padded frame):
-     * {@code A} is a weight gradient ({@link ConvOps#weightGradient} with the heatmaps as output gradient),
+     * {@code A} is a weight gradient ({@link JacobianHead#patches}, with the heatmaps as output gradient),
      * the heatmaps' gradient is a convolution of the features with the {@code K} filters
      * {@code dA = sum_c dJ[n, k, c] weight[r]} and the features' gradient that convolution's input gradient.
      * Each pass is a {@code K}-channel correlation, where the unfused head's three passes (forward, input and
@@ -136,37 +137,10 @@ public final class MotionOps {
         boolean single = rows == 4;
         int taps = c * kw * kw, fPlane = c * h * w;
         float[] hm = heat.value(), fm = features.value(), wm = weight.value(), bm = bias == null ? null : bias.value();
-        float[] patches = new float[n * k * taps];
         double[] mass = new double[n * k];
-        for (int s = 0; s < n; s++) {
-            float[] f = Arrays.copyOfRange(fm, s * fPlane, (s + 1) * fPlane);
-            float[] hs = Arrays.copyOfRange(hm, s * k * plane, (s + 1) * k * plane);
-            float[] a = new float[k * taps];
-            ConvOps.weightGradient(f, hs, a, 1, c, h, w, k, kw, pad, oh, ow);
-            System.arraycopy(a, 0, patches, s * k * taps, k * taps);
-            for (int kk = 0; kk < k; kk++) {
-                double m = 0;
-                for (int p = 0; p < plane; p++) {
-                    m += hs[kk * plane + p];
-                }
-                mass[s * k + kk] = m;
-            }
-        }
+        float[] patches = JacobianHead.patches(ConvOps.K, hm, fm, n, k, c, h, w, kw, pad, oh, ow, mass);
         ConvOps.countFlops(2L * n * k * taps * plane);
-        float[] out = new float[n * k * 4];
-        for (int s = 0; s < n; s++) {
-            for (int kk = 0; kk < k; kk++) {
-                int pb = (s * k + kk) * taps;
-                for (int e = 0; e < 4; e++) {
-                    int r = single ? e : 4 * kk + e;
-                    double acc = bm == null ? 0 : bm[r] * mass[s * k + kk];
-                    for (int q = 0; q < taps; q++) {
-                        acc += (double) wm[r * taps + q] * patches[pb + q];
-                    }
-                    out[(s * k + kk) * 4 + e] = (float) acc;
-                }
-            }
-        }
+        float[] out = JacobianHead.jacobians(patches, mass, wm, bm, n, k, taps, single);
         Var jac = t.output(out, new int[] {n, k, 2, 2}, heat, features, weight, bias);
         t.record(jac, () -> {
             float[] d = jac.grad();
