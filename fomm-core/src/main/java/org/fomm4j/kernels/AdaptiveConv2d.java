@@ -26,7 +26,7 @@ final class AdaptiveConv2d implements Conv2d {
     /** The convolution algorithms. */
     enum Algorithm { WINOGRAD, WINOGRAD7, PIXELS, CHANNELS, NARROW }
 
-    private static final String WINOGRAD_MODE = System.getProperty("fomm4j.winograd", "auto");
+    static final String WINOGRAD_MODE = System.getProperty("fomm4j.winograd", "auto");
     private static final String CONV_MODE = System.getProperty("fomm4j.conv", "auto");
 
     private final ConvSpec spec;
@@ -55,10 +55,13 @@ final class AdaptiveConv2d implements Conv2d {
                 default -> {
                     // Measured on Zen 3 (AVX2, one thread, 64x64 outputs): 260 -> 62 (the dense motion network's mask
                     // and occlusion head at 60 keypoints) 97-117 ms against 180-222 direct; 64 -> 64 and 62 -> 260 about
-                    // even; 19 -> 60 and 35 -> 64 slower (the input transform, per input channel, dominates). Not
-                    // measured on AVX-512, whose direct tile is wider: there it stays direct.
-                    if (!MicroKernel.WIDE && oh >= 16 && ow >= 16 && spec.inChannels() >= 128
-                            && spec.outChannels() >= 16) {
+                    // even; 19 -> 60 and 35 -> 64 slower (the input transform, per input channel, dominates). Batch 8,
+                    // two threads: 82 -> 340 (the input gradient of the 80-keypoint mask head in training) 548-829 ms
+                    // against 1,107-1,339 direct; 80 -> 19 slower (143 vs 80). Not measured on AVX-512, whose direct
+                    // tile is wider: there it stays direct.
+                    int cin = spec.inChannels(), cout = spec.outChannels();
+                    if (!MicroKernel.WIDE && oh >= 16 && ow >= 16
+                            && (cin >= 128 && cout >= 16 || cin >= 64 && cout >= 128)) {
                         return Algorithm.WINOGRAD7;
                     }
                 }
