@@ -160,29 +160,16 @@ final class Winograd7Conv2d implements Conv2d {
         int cout = spec.outChannels();
         float[] zy = Workspace.local(3, 20 * ct);
         int z = 0, y = 16 * ct;
+        int tStride = coPad * ct;
         for (int co = 0; co < cout; co++) {
-            java.util.Arrays.fill(zy, 0f);
-            for (int a = 0; a < 8; a++) {
+            // m's columns run to ct, a multiple of the vector length: the last vector may read past the last tile
+            // (results never stored).
+            for (int tb = 0; tb < tiles; tb += VL) {
                 for (int b = 0; b < 8; b++) {
-                    int src = ((a * 8 + b) * coPad + co) * ct;
-                    float c0 = AT[0][a], c1 = AT[1][a];
-                    int z0 = z + b * ct, z1 = z + (8 + b) * ct;
-                    for (int i = 0; i < tiles; i++) {
-                        float mv = m[src + i];
-                        zy[z0 + i] += c0 * mv;
-                        zy[z1 + i] += c1 * mv;
-                    }
+                    outputTransform(m, co * ct + tb + b * tStride, 8 * tStride, zy, z + b * ct + tb, 8 * ct);
                 }
-            }
-            for (int i2 = 0; i2 < 2; i2++) {
-                for (int b = 0; b < 8; b++) {
-                    float c0 = AT[0][b], c1 = AT[1][b];
-                    int src = z + (i2 * 8 + b) * ct, y0 = y + (i2 * 2) * ct, y1 = y + (i2 * 2 + 1) * ct;
-                    for (int i = 0; i < tiles; i++) {
-                        float zv = zy[src + i];
-                        zy[y0 + i] += c0 * zv;
-                        zy[y1 + i] += c1 * zv;
-                    }
+                for (int i2 = 0; i2 < 2; i2++) {
+                    outputTransform(zy, z + i2 * 8 * ct + tb, ct, zy, y + i2 * 2 * ct + tb, ct);
                 }
             }
             float bo = bias[co];
@@ -206,6 +193,26 @@ final class Winograd7Conv2d implements Conv2d {
                 }
             }
         }
+    }
+
+    private static final FloatVector HALF = FloatVector.broadcast(SPECIES, 0.5f);
+    private static final FloatVector TWO = FloatVector.broadcast(SPECIES, 2f);
+
+    /**
+     * The 1-D transform {@code A^T} of 8 values into 2 on one vector of tiles: {@code dst[d] = sum_{c < 7} src[s + c step]},
+     * {@code dst[d + dStride] = (src_1 - src_2) + 2 (src_3 - src_4) + (src_5 - src_6) / 2 + src_7}.
+     */
+    private static void outputTransform(float[] src, int s, int step, float[] dst, int d, int dStride) {
+        FloatVector m0 = FloatVector.fromArray(SPECIES, src, s);
+        FloatVector m1 = FloatVector.fromArray(SPECIES, src, s + step);
+        FloatVector m2 = FloatVector.fromArray(SPECIES, src, s + 2 * step);
+        FloatVector m3 = FloatVector.fromArray(SPECIES, src, s + 3 * step);
+        FloatVector m4 = FloatVector.fromArray(SPECIES, src, s + 4 * step);
+        FloatVector m5 = FloatVector.fromArray(SPECIES, src, s + 5 * step);
+        FloatVector m6 = FloatVector.fromArray(SPECIES, src, s + 6 * step);
+        FloatVector m7 = FloatVector.fromArray(SPECIES, src, s + 7 * step);
+        m0.add(m1.add(m2)).add(m3.add(m4)).add(m5.add(m6)).intoArray(dst, d);
+        m3.sub(m4).fma(TWO, m1.sub(m2)).add(m5.sub(m6).fma(HALF, m7)).intoArray(dst, d + dStride);
     }
 
     /**
