@@ -14,13 +14,15 @@ public final class ConvWeightGradient {
      * {@code dY} with {@code X} (the fused jacobian head's heatmap-weighted patches). Input planes are
      * zero-padded and output-gradient rows widened to the same row length once, so that every tap is a
      * contiguous run for {@link Kernels#convWeightGradient}; tasks own disjoint (input channel, output
-     * block) pairs of {@code dw}. 7x7 layers with many channels go through {@link Winograd7WeightGradient} on the
+     * block) pairs of {@code dw}. 3x3 and 7x7 layers with many channels go through {@link WinogradWeightGradient} on the
      * Vector API kernels. Runs on {@link Parallel}.
      */
     public static void accumulate(Kernels kernels, float[] x, float[] dy, float[] dw, int n, int ci, int h, int wd, int co,
                                   int k, int pad, int oh, int ow) {
-        if (kernels instanceof PanamaKernels && Winograd7WeightGradient.chosen(ci, co, k, oh, ow)) {
-            Winograd7WeightGradient.accumulate(x, dy, dw, n, ci, h, wd, co, pad, oh, ow);
+        WinogradWeightGradient winograd = kernels instanceof PanamaKernels
+                ? WinogradWeightGradient.forLayer(n, ci, co, k, oh, ow) : null;
+        if (winograd != null) {
+            winograd.accumulate(x, dy, dw, n, ci, h, wd, co, pad, oh, ow);
             return;
         }
         if (oh * ow <= SMALL_PLANE) {

@@ -261,9 +261,32 @@ class ConvolutionAlgorithmProperties {
         float[] expected = start.clone();
         float[] actual = start.clone();
         ConvWeightGradient.accumulate(SCALAR, x, dy, expected, n, ci, h, w, co, 7, pad, oh, ow);
-        Winograd7WeightGradient.accumulate(x, dy, actual, n, ci, h, w, co, pad, oh, ow);
+        WinogradWeightGradient.F2_7.accumulate(x, dy, actual, n, ci, h, w, co, pad, oh, ow);
         KernelEquivalenceProperties.assertClose(Tensor.of(expected, co, ci, 7, 7), Tensor.of(actual, co, ci, 7, 7),
                 2 * WINOGRAD_TOL_PER_TERM * n * oh * ow + 1e-5);
+    }
+
+    @Property(tries = 40)
+    void winograd3WeightGradientMatchesScalar(@ForAll @IntRange(min = 1, max = 3) int n,
+                                              @ForAll @IntRange(min = 1, max = 30) int ci,
+                                              @ForAll @IntRange(min = 1, max = 20) int co,
+                                              @ForAll @IntRange(min = 0, max = 3) int pad,
+                                              @ForAll @IntRange(min = 1, max = 40) int h,
+                                              @ForAll @IntRange(min = 1, max = 45) int w,
+                                              @ForAll long seed) {
+        // F(2x2, 3x3): the generic transforms (columns split by phase), odd output sizes, short chunks.
+        Assume.that(h + 2 * pad >= 3 && w + 2 * pad >= 3);
+        Random r = new Random(seed);
+        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+        float[] x = randomArray(r, n * ci * h * w);
+        float[] dy = randomArray(r, n * co * oh * ow);
+        float[] start = randomArray(r, co * ci * 9);
+        float[] expected = start.clone();
+        float[] actual = start.clone();
+        ConvWeightGradient.accumulate(SCALAR, x, dy, expected, n, ci, h, w, co, 3, pad, oh, ow);
+        WinogradWeightGradient.F2_3.accumulate(x, dy, actual, n, ci, h, w, co, pad, oh, ow);
+        KernelEquivalenceProperties.assertClose(Tensor.of(expected, co, ci, 3, 3), Tensor.of(actual, co, ci, 3, 3),
+                WINOGRAD_TOL_PER_TERM * n * oh * ow + 1e-5);
     }
 
     @Property(tries = 30)

@@ -33,8 +33,11 @@ class BackwardProperties {
         Var x = GradientCheck.random(rng, true, 1, n, ci, h, h + 2);
         Var w = GradientCheck.random(rng, true, 0.5, co, ci, k, k);
         Var b = GradientCheck.random(rng, true, 0.5, co);
+        // The loss is linear in each input, so central differences are exact at any step; a large one keeps the
+        // forward's float32 error (Winograd F(2x2, 7x7) under -Dfomm4j.winograd=always: up to ~1e-4) from dominating
+        // them (at step 1e-2 it made ~1e-2 of noise and failed some 7x7 cases).
         GradientCheck.check("conv2d", in -> ConvOps.conv2d(GradientCheck.tape(), in[0], in[1], in[2], pad),
-                new Var[] {x, w, b}, 1e-2, RTOL, 1e-2, seed);
+                new Var[] {x, w, b}, 0.25, RTOL, 1e-2, seed);
     }
 
     @Property(tries = 8)

@@ -1,0 +1,375 @@
+package org.fomm4j.kernels;
+
+import static org.fomm4j.kernels.PanamaKernels.SPECIES;
+import static org.fomm4j.kernels.PanamaKernels.VL;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The weight gradient of a stride-1 convolution by Winograd's minimal filtering F(m x m, r x r), the backward pass
+ * of the Winograd forward: every m x m output block is {@code A^T [U (.) V] A} with {@code U = G g G^T} and
+ * {@code V = B^T d B} over its {@code alpha x alpha} input patch ({@code alpha = m + r - 1}), so
+ * {@code dU[t][o][i] = sum_tiles (A dY A^T)[t][o] * V[t][i]} for the {@code alpha^2} transform points {@code t}, and
+ * {@code dg = G^T dU G} (Lavin and Gray 2016, section 5). The multiply-adds against the data are {@code alpha^2} per
+ * {@code m x m} outputs and channel pair instead of {@code m^2 r^2}; they are dot products over tiles, consecutive in
+ * memory in both transforms, so no transposition is needed.
+ *
+ * <p>Two instances: {@link #F2_7} (F(2x2, 7x7), the matrices of {@link Winograd7Conv2d}: 3.1 times fewer
+ * multiply-adds) and {@link #F2_3} (F(2x2, 3x3), points 0, 1, -1, infinity: 2.25 times fewer, transforms with
+ * coefficients 0 and 1 only, so as exact as a direct sum up to summation order).
+ *
+ * <p>Work goes in chunks of tile rows of one sample (about {@link #CHUNK_TILES} tiles): transforms of every input
+ * and output-gradient plane in parallel, then the dot products in parallel over (point, block of 3 output
+ * channels), accumulated in float per chunk and summed over chunks; the final {@code G^T dU G} is in double.
+ * Checked against the scalar weight gradient by {@code ConvolutionAlgorithmProperties}.
+ */
+final class WinogradWeightGradient {
+    /** Tiles per chunk: the dot products run over this many tiles (one vector per lane group). */
+    private static final int CHUNK_TILES = 256;
+    /** A loop stride C2 cannot see as a constant, so that it does not unroll the 3 x 3 tile loop and spill. */
+    private static final int[] STRIDE = {VL};
+
+    /** F(2x2, 7x7) with {@link Winograd7Conv2d}'s matrices and its structured input transform. */
+    static final WinogradWeightGradient F2_7 = new WinogradWeightGradient(2, 7, Winograd7Conv2d.AT, Winograd7Conv2d.BT,
+            Winograd7Conv2d.G);
+    /** F(2x2, 3x3) at the points 0, 1, -1 and infinity. */
+    static final WinogradWeightGradient F2_3 = new WinogradWeightGradient(2, 3,
+            new float[][] {{1, 1, 1, 0}, {0, 1, -1, -1}},
+            new float[][] {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}},
+            new double[][] {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}});
+
+    private final int m;
+    private final int r;
+    private final int alpha;
+    private final int points;
+    private final float[][] at;
+    private final float[][] bt;
+    private final double[][] g;
+    /** {@code A = AT^T} ({@code alpha x m}). */
+    private final float[][] atT;
+
+    private WinogradWeightGradient(int m, int r, float[][] at, float[][] bt, double[][] g) {
+        this.m = m;
+        this.r = r;
+        this.alpha = m + r - 1;
+        this.points = alpha * alpha;
+        this.at = at;
+        this.bt = bt;
+        this.g = g;
+        this.atT = new float[alpha][m];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < alpha; j++) {
+                atT[j][i] = at[i][j];
+            }
+        }
+    }
+
+    /**
+     * The Winograd weight gradient for {@code x [n, ci, h, w] -> dY [n, co, oh, ow]} (stride 1, {@code k x k}), or
+     * {@code null} for the direct one. {@code -Dfomm4j.winograd=always}: every 3x3 and 7x7 layer; {@code never}: none.
+     * By default, on outputs of at least 16x16:
+     * <ul>
+     *   <li>7x7 with 64+ input and 16+ output channels (the dense motion mask head; measured on Zen 3, 340 -> 82 at
+     *       64x64, batch 4 on one thread as in a training shard: 0.69-0.74 s against 1.47-1.78 s direct; not
+     *       measured on AVX-512, taken there too for its 3 times fewer multiply-adds), and on 16-register machines
+     *       also 16+ input and 64+ output channels in batches of 4 or more (the keypoint head, 19 -> 80: 57-62 ms
+     *       against 93-119). Stays direct: 35 -> 16, 3 -> 64 and 64 -> 3 (slower), 19 -> 60 at batch 1 (no clear
+     *       difference);</li>
+     *   <li>3x3 with 64+ input and 64+ output channels (the generator's; Zen 3, batch 4, one thread, last iterations:
+     *       64 -> 128 at 64x64 39-44 ms against 77-87 direct, 128 -> 64 49-51 against 71-79, 128 -> 128 at 32x32
+     *       23-37 against 34-55). Stays direct: 324 -> 32 (no gain: the input transform of 324 channels serves only
+     *       32 outputs), 64 -> 16 and 32 -> 64 (slower).</li>
+     * </ul>
+     */
+    static WinogradWeightGradient forLayer(int n, int ci, int co, int k, int oh, int ow) {
+        if (k != 7 && k != 3) {
+            return null;
+        }
+        WinogradWeightGradient f = k == 7 ? F2_7 : F2_3;
+        return switch (AdaptiveConv2d.WINOGRAD_MODE) {
+            case "always" -> f;
+            case "never" -> null;
+            default -> {
+                boolean big = oh >= 16 && ow >= 16;
+                boolean take = k == 7
+                        ? big && (ci >= 64 && co >= 16 || !MicroKernel.WIDE && ci >= 16 && co >= 64 && n >= 4)
+                        : big && ci >= 64 && co >= 64;
+                yield take ? f : null;
+            }
+        };
+    }
+
+    /**
+     * Adds {@code dW[o, i, ky, kx] = sum_{s, y, x} dY[s, o, y, x] X[s, i, y + ky - pad, x + kx - pad]} to {@code dw}
+     * ({@code [co, ci, r, r]}), X zero outside its plane; {@code oh = h + 2 pad - r + 1}, {@code ow = w + 2 pad - r + 1}.
+     * Runs on {@link Parallel}.
+     */
+    void accumulate(float[] x, float[] dy, float[] dw, int n, int ci, int h, int w, int co, int pad, int oh, int ow) {
+        int th = (oh + m - 1) / m, tw = (ow + m - 1) / m;
+        int band = Math.max(1, Math.min(th, CHUNK_TILES / tw));
+        int ctMax = roundUp(band * tw);
+        int pts = points;
+        float[] v = Workspace.take(pts * ci * ctMax);
+        float[] gr = Workspace.take(pts * co * ctMax);
+        float[] du = Workspace.take(pts * co * ci);
+        java.util.Arrays.fill(du, 0, pts * co * ci, 0f);
+        int oBlocks = (co + 2) / 3;
+        try {
+            for (int s = 0; s < n; s++) {
+                for (int ty0 = 0; ty0 < th; ty0 += band) {
+                    int rowsT = Math.min(band, th - ty0), tiles = rowsT * tw, ct = roundUp(tiles);
+                    int sample = s, top = ty0;
+                    Parallel.forEach(ci + co, task -> {
+                        if (task < ci) {
+                            int plane = (sample * ci + task) * h * w;
+                            if (this == F2_7) {
+                                Winograd7Conv2d.transformInput(x, plane, h, w, pad, top, rowsT, tw, v, task * ct, ci * ct);
+                            } else {
+                                transformInput(x, plane, h, w, pad, top, rowsT, tw, v, task * ct, ci * ct);
+                            }
+                            zeroTails(v, task * ct, ci * ct, tiles, ct);
+                        } else {
+                            int o = task - ci;
+                            transformGradient(dy, (sample * co + o) * oh * ow, oh, ow, top, rowsT, tw, gr, o * ct, co * ct);
+                            zeroTails(gr, o * ct, co * ct, tiles, ct);
+                        }
+                    });
+                    Parallel.forEach(pts * oBlocks, task -> {
+                        int t = task / oBlocks, o0 = (task % oBlocks) * 3;
+                        dots(gr, t * co * ct, v, t * ci * ct, ct, co, ci, o0, du, t * co * ci);
+                    });
+                }
+            }
+            int rr = r * r;
+            Parallel.forEach(co, o -> {
+                double[] gu = new double[alpha * r];
+                for (int i = 0; i < ci; i++) {
+                    // dW = G^T dU G: gu[b][k] = sum_a G[a][k] dU[a][b], then dW[k][l] = sum_b gu[b][k] G[b][l].
+                    for (int b = 0; b < alpha; b++) {
+                        for (int k = 0; k < r; k++) {
+                            double acc = 0;
+                            for (int a = 0; a < alpha; a++) {
+                                acc += g[a][k] * du[((a * alpha + b) * co + o) * ci + i];
+                            }
+                            gu[b * r + k] = acc;
+                        }
+                    }
+                    int wOff = (o * ci + i) * rr;
+                    for (int k = 0; k < r; k++) {
+                        for (int l = 0; l < r; l++) {
+                            double acc = 0;
+                            for (int b = 0; b < alpha; b++) {
+                                acc += gu[b * r + k] * g[b][l];
+                            }
+                            dw[wOff + k * r + l] += (float) acc;
+                        }
+                    }
+                }
+            });
+        } finally {
+            Workspace.give(v);
+            Workspace.give(gr);
+            Workspace.give(du);
+        }
+    }
+
+    private static int roundUp(int tiles) {
+        return (tiles + VL - 1) / VL * VL;
+    }
+
+    /** Zeroes columns {@code [tiles, ct)} of the point rows {@code off + t * tStride}: the dot products run to {@code ct}. */
+    private void zeroTails(float[] a, int off, int tStride, int tiles, int ct) {
+        if (tiles < ct) {
+            for (int t = 0; t < points; t++) {
+                java.util.Arrays.fill(a, off + t * tStride + tiles, off + t * tStride + ct, 0f);
+            }
+        }
+    }
+
+    /**
+     * The input transform {@code B^T d B} of tile rows {@code [ty0, ty0 + rowsT)} of one input plane (zero outside its
+     * {@code h x w}, padded by {@code pad}), any {@code m} and {@code alpha}: point {@code t = a * alpha + b} of tile
+     * {@code (ty, tx)} goes to {@code v[vOff + t * tStride + ty * tw + tx]}. Columns are split by phase
+     * ({@code x mod m}) so that the patch columns of consecutive tiles are consecutive floats. Uses this thread's
+     * {@link Workspace#local} slot 2.
+     */
+    private void transformInput(float[] in, int plane, int h, int w, int pad, int ty0, int rowsT, int tw, float[] v,
+                                int vOff, int tStride) {
+        int rows = m * (rowsT - 1) + alpha, phaseLen = tw + (alpha - 1) / m, pitch = m * phaseLen;
+        float[] split = Workspace.local(2, rows * pitch + alpha * rows * tw);
+        int xt = rows * pitch;
+        for (int rr = 0; rr < rows; rr++) {
+            int iy = m * ty0 + rr - pad;
+            boolean inside = iy >= 0 && iy < h;
+            for (int p = 0; p < m; p++) {
+                for (int q = 0; q < phaseLen; q++) {
+                    int ix = m * q + p - pad;
+                    split[rr * pitch + p * phaseLen + q] = inside && ix >= 0 && ix < w ? in[plane + iy * w + ix] : 0f;
+                }
+            }
+        }
+        int[] rowTaps = new int[alpha];
+        int[] colTaps = new int[alpha];
+        for (int c = 0; c < alpha; c++) {
+            rowTaps[c] = (c % m) * phaseLen + c / m;
+            colTaps[c] = c * tw;
+        }
+        // Along rows: xt[b][row][tx] = sum_c BT[b][c] d[row][m tx + c].
+        for (int rr = 0; rr < rows; rr++) {
+            transform(bt, split, rr * pitch, rowTaps, split, xt + rr * tw, rows * tw, tw);
+        }
+        // Along columns: v[(a, b)][ty][tx] = sum_c BT[a][c] xt[b][m ty + c][tx].
+        for (int b = 0; b < alpha; b++) {
+            for (int ty = 0; ty < rowsT; ty++) {
+                transform(bt, split, xt + (b * rows + m * ty) * tw, colTaps, v, vOff + b * tStride + ty * tw,
+                        alpha * tStride, tw);
+            }
+        }
+    }
+
+    /**
+     * {@code dst[d + j * dStride + t] = sum_c M[j][c] src[s + taps[c] + t]} for every row {@code j} of {@code M} and
+     * {@code t < count}, skipping zero coefficients.
+     */
+    private static void transform(float[][] mat, float[] src, int s, int[] taps, float[] dst, int d, int dStride,
+                                  int count) {
+        for (int j = 0; j < mat.length; j++) {
+            float[] row = mat[j];
+            int o = d + j * dStride;
+            boolean first = true;
+            for (int c = 0; c < row.length; c++) {
+                float coef = row[c];
+                if (coef == 0f) {
+                    continue;
+                }
+                int q = s + taps[c];
+                FloatVector cv = FloatVector.broadcast(SPECIES, coef);
+                int t = 0;
+                if (first) {
+                    for (; t + VL <= count; t += VL) {
+                        FloatVector.fromArray(SPECIES, src, q + t).mul(cv).intoArray(dst, o + t);
+                    }
+                    for (; t < count; t++) {
+                        dst[o + t] = src[q + t] * coef;
+                    }
+                } else {
+                    for (; t + VL <= count; t += VL) {
+                        FloatVector.fromArray(SPECIES, src, q + t).fma(cv, FloatVector.fromArray(SPECIES, dst, o + t))
+                                .intoArray(dst, o + t);
+                    }
+                    for (; t < count; t++) {
+                        dst[o + t] = Math.fma(src[q + t], coef, dst[o + t]);
+                    }
+                }
+                first = false;
+            }
+            if (first) {
+                java.util.Arrays.fill(dst, o, o + count, 0f);
+            }
+        }
+    }
+
+    /**
+     * {@code A dY A^T} ({@code A = AT^T}, {@code alpha x m}) of the {@code m x m} blocks of tile rows
+     * {@code [ty0, ty0 + rowsT)} of one output-gradient plane (zero past {@code oh x ow}): point
+     * {@code t = a * alpha + b} of tile {@code (ty, tx)} goes to {@code g[gOff + t * tStride + ty * tw + tx]}. Uses this
+     * thread's {@link Workspace#local} slot 3.
+     */
+    private void transformGradient(float[] dy, int plane, int oh, int ow, int ty0, int rowsT, int tw, float[] gOut,
+                                   int gOff, int tStride) {
+        // The block's m rows, each split into m column phases: d[i][j][tx] = dY[m ty + i][m tx + j]; then
+        // e[i][b][tx] = sum_j AT[j][b] d[i][j][tx] and g[a][b] = sum_i AT[i][a] e[i][b].
+        int e = m * m * tw;
+        float[] buf = Workspace.local(3, e + m * alpha * tw);
+        float[][] a = atT;
+        int[] phaseTaps = new int[m];
+        int[] rowTaps = new int[m];
+        for (int j = 0; j < m; j++) {
+            phaseTaps[j] = j * tw;
+            rowTaps[j] = j * alpha * tw;
+        }
+        for (int ty = 0; ty < rowsT; ty++) {
+            for (int i = 0; i < m; i++) {
+                int oy = m * (ty0 + ty) + i;
+                boolean row = oy < oh;
+                for (int j = 0; j < m; j++) {
+                    int d = (i * m + j) * tw;
+                    for (int tx = 0; tx < tw; tx++) {
+                        int ox = m * tx + j;
+                        buf[d + tx] = row && ox < ow ? dy[plane + oy * ow + ox] : 0f;
+                    }
+                }
+            }
+            for (int i = 0; i < m; i++) {
+                transform(a, buf, i * m * tw, phaseTaps, buf, e + i * alpha * tw, tw, tw);
+            }
+            for (int b = 0; b < alpha; b++) {
+                transform(a, buf, e + b * tw, rowTaps, gOut, gOff + b * tStride + ty * tw, alpha * tStride, tw);
+            }
+        }
+    }
+
+    /**
+     * {@code du[duOff + o * ci + i] += sum_{p < len} g[gOff + o * len + p] * v[vOff + i * len + p]} for output channels
+     * {@code o0 .. o0 + 2} (those below {@code co}) and every input channel, as 3 x 3 register tiles (9 accumulators,
+     * 6 loads per 9 multiply-adds); {@code len} is a multiple of the vector length.
+     */
+    private static void dots(float[] g, int gOff, float[] v, int vOff, int len, int co, int ci, int o0, float[] du,
+                             int duOff) {
+        int oRows = Math.min(3, co - o0);
+        int g0 = gOff + o0 * len, g1 = gOff + (o0 + Math.min(1, oRows - 1)) * len, g2 = gOff + (o0 + oRows - 1) * len;
+        int[] stride = STRIDE;
+        for (int i0 = 0; i0 < ci; i0 += 3) {
+            int iCols = Math.min(3, ci - i0);
+            int x0 = vOff + i0 * len, x1 = vOff + (i0 + Math.min(1, iCols - 1)) * len, x2 = vOff + (i0 + iCols - 1) * len;
+            FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+            FloatVector a20 = a00, a21 = a00, a22 = a00;
+            for (int p = 0; p < len; p += stride[0]) {
+                FloatVector v0 = FloatVector.fromArray(SPECIES, v, x0 + p);
+                FloatVector v1 = FloatVector.fromArray(SPECIES, v, x1 + p);
+                FloatVector v2 = FloatVector.fromArray(SPECIES, v, x2 + p);
+                FloatVector d = FloatVector.fromArray(SPECIES, g, g0 + p);
+                a00 = d.fma(v0, a00);
+                a01 = d.fma(v1, a01);
+                a02 = d.fma(v2, a02);
+                d = FloatVector.fromArray(SPECIES, g, g1 + p);
+                a10 = d.fma(v0, a10);
+                a11 = d.fma(v1, a11);
+                a12 = d.fma(v2, a12);
+                d = FloatVector.fromArray(SPECIES, g, g2 + p);
+                a20 = d.fma(v0, a20);
+                a21 = d.fma(v1, a21);
+                a22 = d.fma(v2, a22);
+            }
+            int r0 = duOff + o0 * ci + i0;
+            du[r0] += a00.reduceLanes(VectorOperators.ADD);
+            if (iCols > 1) {
+                du[r0 + 1] += a01.reduceLanes(VectorOperators.ADD);
+            }
+            if (iCols > 2) {
+                du[r0 + 2] += a02.reduceLanes(VectorOperators.ADD);
+            }
+            if (oRows > 1) {
+                int r1 = r0 + ci;
+                du[r1] += a10.reduceLanes(VectorOperators.ADD);
+                if (iCols > 1) {
+                    du[r1 + 1] += a11.reduceLanes(VectorOperators.ADD);
+                }
+                if (iCols > 2) {
+                    du[r1 + 2] += a12.reduceLanes(VectorOperators.ADD);
+                }
+            }
+            if (oRows > 2) {
+                int r2 = r0 + 2 * ci;
+                du[r2] += a20.reduceLanes(VectorOperators.ADD);
+                if (iCols > 1) {
+                    du[r2 + 1] += a21.reduceLanes(VectorOperators.ADD);
+                }
+                if (iCols > 2) {
+                    du[r2 + 2] += a22.reduceLanes(VectorOperators.ADD);
+                }
+            }
+        }
+    }
+}
