@@ -105,7 +105,7 @@ class ThinPlateSplineProperties {
             }
         }
         // ... and, with a ridge, it converges to the identity as the ridge vanishes.
-        double previous = Double.MAX_VALUE;
+        double previous = Double.MAX_VALUE, atFirst = 0;
         for (float lambda : new float[] {1e-4f, 1e-5f, 1e-6f}) {
             ThinPlateSpline s = ThinPlateSpline.fit(p, p, lambda);
             double dev = 0;
@@ -116,9 +116,15 @@ class ThinPlateSplineProperties {
                 }
             }
             assertTrue(dev <= previous + 1e-5, "deviation " + dev + " at ridge " + lambda + " after " + previous);
+            if (previous == Double.MAX_VALUE) {
+                atFirst = dev;
+            }
             previous = dev;
         }
-        assertTrue(previous < 1e-3, "identity up to " + previous + " at ridge 1e-6");
+        // The deviation shrinks in proportion to the ridge: 100 times less from 1e-4 to 1e-6 (at least 20 times
+        // here). Not a fixed bound: near-degenerate control points (seed -5732175726957004575) deviate 0.112 at
+        // 1e-4 and 0.00103 at 1e-6, which failed the former "below 1e-3 at 1e-6" on 2026-12-07.
+        assertTrue(previous <= atFirst / 20 + 1e-5, "identity up to " + previous + " at ridge 1e-6, " + atFirst + " at 1e-4");
         // The grid helper the models use agrees with the single-point transform.
         Tensor grid = ThinPlateSpline.motions(kp, kp, 5, size, size + 1);
         ThinPlateSpline model = ThinPlateSpline.fit(p, p);
