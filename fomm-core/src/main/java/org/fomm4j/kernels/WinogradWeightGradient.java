@@ -76,9 +76,10 @@ final class WinogradWeightGradient {
      *       also 16+ input and 64+ output channels in batches of 4 or more (the keypoint head, 19 -> 80: 57-62 ms
      *       against 93-119). Stays direct: 35 -> 16, 3 -> 64 and 64 -> 3 (slower), 19 -> 60 at batch 1 (no clear
      *       difference);</li>
-     *   <li>3x3 with 64+ input and 64+ output channels (the generator's; Zen 3, batch 4, one thread, last iterations:
-     *       64 -> 128 at 64x64 39-44 ms against 77-87 direct, 128 -> 64 49-51 against 71-79, 128 -> 128 at 32x32
-     *       23-37 against 34-55). Stays direct: 324 -> 32 (no gain: the input transform of 324 channels serves only
+     *   <li>3x3 with 64+ input and 64+ output channels (the generator's; Zen 3, batch 4, one thread, medians of 5 calls
+     *       in two processes each: 64 -> 128 at 64x64 61.5 and 54.4 ms against 77.7 and 86.8 direct, 128 -> 64 53.0 and
+     *       64.8 against 70.7 and 79.2, 128 -> 128 at 32x32 29.2 and 60.5 against 38.3 and 54.9). Stays direct: 324 -> 32
+     *       (no gain: the input transform of 324 channels serves only
      *       32 outputs), 64 -> 16 and 32 -> 64 (slower).</li>
      * </ul>
      */
