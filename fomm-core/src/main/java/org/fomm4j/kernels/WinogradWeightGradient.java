@@ -20,14 +20,16 @@ import jdk.incubator.vector.VectorOperators;
  * coefficients 0 and 1 only, so as exact as a direct sum up to summation order).
  *
  * <p>Work goes in chunks of tile rows of one sample (about {@link #CHUNK_TILES} tiles): transforms of every input
- * and output-gradient plane in parallel, then the dot products in parallel over (point, block of 3 output
+ * and output-gradient plane in parallel, then the dot products in parallel over (point, block of 5 output
  * channels), accumulated in float per chunk and summed over chunks; the final {@code G^T dU G} is in double.
  * Checked against the scalar weight gradient by {@code ConvolutionAlgorithmProperties}.
  */
 final class WinogradWeightGradient {
     /** Tiles per chunk: the dot products run over this many tiles (one vector per lane group). */
     private static final int CHUNK_TILES = 256;
-    /** A loop stride C2 cannot see as a constant, so that it does not unroll the 3 x 3 tile loop and spill. */
+    /** Output channels per dot-product task ({@link #dots}' register tile rows). */
+    private static final int OROWS = 5;
+    /** A loop stride C2 cannot see as a constant, so that it does not unroll the 5 x 2 tile loop and spill. */
     private static final int[] STRIDE = {VL};
 
     /** F(2x2, 7x7) with {@link Winograd7Conv2d}'s matrices and its structured input transform. */
@@ -115,7 +117,7 @@ final class WinogradWeightGradient {
         float[] gr = Workspace.take(pts * co * ctMax);
         float[] du = Workspace.take(pts * co * ci);
         java.util.Arrays.fill(du, 0, pts * co * ci, 0f);
-        int oBlocks = (co + 2) / 3;
+        int oBlocks = (co + OROWS - 1) / OROWS;
         try {
             for (int s = 0; s < n; s++) {
                 for (int ty0 = 0; ty0 < th; ty0 += band) {
@@ -137,33 +139,48 @@ final class WinogradWeightGradient {
                         }
                     });
                     Parallel.forEach(pts * oBlocks, task -> {
-                        int t = task / oBlocks, o0 = (task % oBlocks) * 3;
+                        int t = task / oBlocks, o0 = (task % oBlocks) * OROWS;
                         dots(gr, t * co * ct, v, t * ci * ct, ct, co, ci, o0, du, t * co * ci);
                     });
                 }
             }
             int rr = r * r;
+            // dW = G^T dU G per (o, i): gu[b][k] = sum_a G[a][k] dU[a][b], then dW[k][l] = sum_b gu[b][k] G[b][l]; loops
+            // over i innermost, along dU's rows (i is its contiguous index), skipping G's zeros.
             Parallel.forEach(co, o -> {
-                double[] gu = new double[alpha * r];
-                for (int i = 0; i < ci; i++) {
-                    // dW = G^T dU G: gu[b][k] = sum_a G[a][k] dU[a][b], then dW[k][l] = sum_b gu[b][k] G[b][l].
-                    for (int b = 0; b < alpha; b++) {
-                        for (int k = 0; k < r; k++) {
-                            double acc = 0;
-                            for (int a = 0; a < alpha; a++) {
-                                acc += g[a][k] * du[((a * alpha + b) * co + o) * ci + i];
+                double[] gu = new double[alpha * r * ci];
+                double[] acc = new double[ci];
+                for (int b = 0; b < alpha; b++) {
+                    for (int k = 0; k < r; k++) {
+                        int dst = (b * r + k) * ci;
+                        for (int a = 0; a < alpha; a++) {
+                            double gk = g[a][k];
+                            if (gk == 0) {
+                                continue;
                             }
-                            gu[b * r + k] = acc;
+                            int src = ((a * alpha + b) * co + o) * ci;
+                            for (int i = 0; i < ci; i++) {
+                                gu[dst + i] += gk * du[src + i];
+                            }
                         }
                     }
-                    int wOff = (o * ci + i) * rr;
-                    for (int k = 0; k < r; k++) {
-                        for (int l = 0; l < r; l++) {
-                            double acc = 0;
-                            for (int b = 0; b < alpha; b++) {
-                                acc += gu[b * r + k] * g[b][l];
+                }
+                for (int k = 0; k < r; k++) {
+                    for (int l = 0; l < r; l++) {
+                        java.util.Arrays.fill(acc, 0);
+                        for (int b = 0; b < alpha; b++) {
+                            double gl = g[b][l];
+                            if (gl == 0) {
+                                continue;
                             }
-                            dw[wOff + k * r + l] += (float) acc;
+                            int src = (b * r + k) * ci;
+                            for (int i = 0; i < ci; i++) {
+                                acc[i] += gu[src + i] * gl;
+                            }
+                        }
+                        int w0 = o * ci * rr + k * r + l;
+                        for (int i = 0; i < ci; i++) {
+                            dw[w0 + i * rr] += (float) acc[i];
                         }
                     }
                 }
@@ -238,6 +255,9 @@ final class WinogradWeightGradient {
         for (int j = 0; j < mat.length; j++) {
             float[] row = mat[j];
             int o = d + j * dStride;
+            if (twoTerms(row, src, s, taps, dst, o, count)) {
+                continue;
+            }
             boolean first = true;
             for (int c = 0; c < row.length; c++) {
                 float coef = row[c];
@@ -269,6 +289,41 @@ final class WinogradWeightGradient {
                 java.util.Arrays.fill(dst, o, o + count, 0f);
             }
         }
+    }
+
+    /**
+     * {@code dst[o + t] = c0 src[s + taps[c0] + t] + c1 src[s + taps[c1] + t]} in one pass when {@code row} has one or
+     * two nonzero coefficients (every row of F(2x2, 3x3)'s {@code B^T} and of both {@code A}s): false, doing nothing,
+     * otherwise.
+     */
+    private static boolean twoTerms(float[] row, float[] src, int s, int[] taps, float[] dst, int o, int count) {
+        int c0 = -1, c1 = -1;
+        for (int c = 0; c < row.length; c++) {
+            if (row[c] != 0f) {
+                if (c0 < 0) {
+                    c0 = c;
+                } else if (c1 < 0) {
+                    c1 = c;
+                } else {
+                    return false;
+                }
+            }
+        }
+        if (c0 < 0) {
+            return false;
+        }
+        float k0 = row[c0], k1 = c1 < 0 ? 0f : row[c1];
+        int q0 = s + taps[c0], q1 = s + taps[c1 < 0 ? c0 : c1];
+        FloatVector v0 = FloatVector.broadcast(SPECIES, k0), v1 = FloatVector.broadcast(SPECIES, k1);
+        int t = 0;
+        for (; t + VL <= count; t += VL) {
+            FloatVector.fromArray(SPECIES, src, q1 + t).fma(v1, FloatVector.fromArray(SPECIES, src, q0 + t).mul(v0))
+                    .intoArray(dst, o + t);
+        }
+        for (; t < count; t++) {
+            dst[o + t] = Math.fma(src[q1 + t], k1, src[q0 + t] * k0);
+        }
+        return true;
     }
 
     /**
@@ -313,64 +368,63 @@ final class WinogradWeightGradient {
 
     /**
      * {@code du[duOff + o * ci + i] += sum_{p < len} g[gOff + o * len + p] * v[vOff + i * len + p]} for output channels
-     * {@code o0 .. o0 + 2} (those below {@code co}) and every input channel, as 3 x 3 register tiles (9 accumulators,
-     * 6 loads per 9 multiply-adds); {@code len} is a multiple of the vector length.
+     * {@code o0 .. o0 + 4} (those below {@code co}) and every input channel, as 5 x 2 register tiles (10 accumulators,
+     * 2 input vectors, 1 gradient vector: 13 of AVX2's 16 registers; 7 loads per 10 multiply-adds). The task's 5
+     * gradient rows stay in L1 while the point's transformed inputs stream from L2 once per task; {@code len} is a
+     * multiple of the vector length.
      */
     private static void dots(float[] g, int gOff, float[] v, int vOff, int len, int co, int ci, int o0, float[] du,
                              int duOff) {
-        int oRows = Math.min(3, co - o0);
-        int g0 = gOff + o0 * len, g1 = gOff + (o0 + Math.min(1, oRows - 1)) * len, g2 = gOff + (o0 + oRows - 1) * len;
+        int oRows = Math.min(OROWS, co - o0);
+        int g0 = gOff + o0 * len, last = oRows - 1;
+        int g1 = g0 + Math.min(1, last) * len, g2 = g0 + Math.min(2, last) * len, g3 = g0 + Math.min(3, last) * len;
+        int g4 = g0 + Math.min(4, last) * len;
         int[] stride = STRIDE;
-        for (int i0 = 0; i0 < ci; i0 += 3) {
-            int iCols = Math.min(3, ci - i0);
-            int x0 = vOff + i0 * len, x1 = vOff + (i0 + Math.min(1, iCols - 1)) * len, x2 = vOff + (i0 + iCols - 1) * len;
-            FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
-            FloatVector a20 = a00, a21 = a00, a22 = a00;
+        for (int i0 = 0; i0 < ci; i0 += 2) {
+            int x0 = vOff + i0 * len, x1 = vOff + Math.min(i0 + 1, ci - 1) * len;
+            FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+            FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00;
             for (int p = 0; p < len; p += stride[0]) {
                 FloatVector v0 = FloatVector.fromArray(SPECIES, v, x0 + p);
                 FloatVector v1 = FloatVector.fromArray(SPECIES, v, x1 + p);
-                FloatVector v2 = FloatVector.fromArray(SPECIES, v, x2 + p);
                 FloatVector d = FloatVector.fromArray(SPECIES, g, g0 + p);
                 a00 = d.fma(v0, a00);
                 a01 = d.fma(v1, a01);
-                a02 = d.fma(v2, a02);
                 d = FloatVector.fromArray(SPECIES, g, g1 + p);
                 a10 = d.fma(v0, a10);
                 a11 = d.fma(v1, a11);
-                a12 = d.fma(v2, a12);
                 d = FloatVector.fromArray(SPECIES, g, g2 + p);
                 a20 = d.fma(v0, a20);
                 a21 = d.fma(v1, a21);
-                a22 = d.fma(v2, a22);
+                d = FloatVector.fromArray(SPECIES, g, g3 + p);
+                a30 = d.fma(v0, a30);
+                a31 = d.fma(v1, a31);
+                d = FloatVector.fromArray(SPECIES, g, g4 + p);
+                a40 = d.fma(v0, a40);
+                a41 = d.fma(v1, a41);
             }
-            int r0 = duOff + o0 * ci + i0;
-            du[r0] += a00.reduceLanes(VectorOperators.ADD);
-            if (iCols > 1) {
-                du[r0 + 1] += a01.reduceLanes(VectorOperators.ADD);
-            }
-            if (iCols > 2) {
-                du[r0 + 2] += a02.reduceLanes(VectorOperators.ADD);
-            }
+            boolean two = i0 + 1 < ci;
+            int row = duOff + o0 * ci + i0;
+            add(du, row, a00, a01, two);
             if (oRows > 1) {
-                int r1 = r0 + ci;
-                du[r1] += a10.reduceLanes(VectorOperators.ADD);
-                if (iCols > 1) {
-                    du[r1 + 1] += a11.reduceLanes(VectorOperators.ADD);
-                }
-                if (iCols > 2) {
-                    du[r1 + 2] += a12.reduceLanes(VectorOperators.ADD);
-                }
+                add(du, row + ci, a10, a11, two);
             }
             if (oRows > 2) {
-                int r2 = r0 + 2 * ci;
-                du[r2] += a20.reduceLanes(VectorOperators.ADD);
-                if (iCols > 1) {
-                    du[r2 + 1] += a21.reduceLanes(VectorOperators.ADD);
-                }
-                if (iCols > 2) {
-                    du[r2 + 2] += a22.reduceLanes(VectorOperators.ADD);
-                }
+                add(du, row + 2 * ci, a20, a21, two);
             }
+            if (oRows > 3) {
+                add(du, row + 3 * ci, a30, a31, two);
+            }
+            if (oRows > 4) {
+                add(du, row + 4 * ci, a40, a41, two);
+            }
+        }
+    }
+
+    private static void add(float[] du, int at, FloatVector first, FloatVector second, boolean two) {
+        du[at] += first.reduceLanes(VectorOperators.ADD);
+        if (two) {
+            du[at + 1] += second.reduceLanes(VectorOperators.ADD);
         }
     }
 }
