@@ -45,7 +45,6 @@ final class WinogradWeightGradient {
     private final int r;
     private final int alpha;
     private final int points;
-    private final float[][] at;
     private final float[][] bt;
     private final double[][] g;
     /** {@code A = AT^T} ({@code alpha x m}). */
@@ -56,7 +55,6 @@ final class WinogradWeightGradient {
         this.r = r;
         this.alpha = m + r - 1;
         this.points = alpha * alpha;
-        this.at = at;
         this.bt = bt;
         this.g = g;
         this.atT = new float[alpha][m];
@@ -73,7 +71,8 @@ final class WinogradWeightGradient {
      * By default, on outputs of at least 16x16:
      * <ul>
      *   <li>7x7 with 64+ input and 16+ output channels (the dense motion mask head; measured on Zen 3, 340 -> 82 at
-     *       64x64, batch 4 on one thread as in a training shard: 0.69-0.74 s against 1.47-1.78 s direct; not
+     *       64x64, batch 4 on one thread as in a training shard: 0.69-0.74 s against 1.47-1.78 s direct, 441-475 ms
+     *       with the 5 x 2 tile of {@link #dots}; not
      *       measured on AVX-512, taken there too for its 3 times fewer multiply-adds), and on 16-register machines
      *       also 16+ input and 64+ output channels in batches of 4 or more (the keypoint head, 19 -> 80: 57-62 ms
      *       against 93-119). Stays direct: 35 -> 16, 3 -> 64 and 64 -> 3 (slower), 19 -> 60 at batch 1 (no clear
@@ -81,8 +80,7 @@ final class WinogradWeightGradient {
      *   <li>3x3 with 64+ input and 64+ output channels (the generator's; Zen 3, batch 4, one thread, medians of 5 calls
      *       in two processes each: 64 -> 128 at 64x64 61.5 and 54.4 ms against 77.7 and 86.8 direct, 128 -> 64 53.0 and
      *       64.8 against 70.7 and 79.2, 128 -> 128 at 32x32 29.2 and 60.5 against 38.3 and 54.9). Stays direct: 324 -> 32
-     *       (no gain: the input transform of 324 channels serves only
-     *       32 outputs), 64 -> 16 and 32 -> 64 (slower).</li>
+     *       (no gain: the input transform of 324 channels serves only 32 outputs), 64 -> 16 and 32 -> 64 (slower).</li>
      * </ul>
      */
     static WinogradWeightGradient forLayer(int n, int ci, int co, int k, int oh, int ow) {
