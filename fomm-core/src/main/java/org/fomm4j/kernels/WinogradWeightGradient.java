@@ -34,12 +34,12 @@ final class WinogradWeightGradient {
 
     /** F(2x2, 7x7) with {@link Winograd7Conv2d}'s matrices and its structured input transform. */
     static final WinogradWeightGradient F2_7 = new WinogradWeightGradient(2, 7, Winograd7Conv2d.AT, Winograd7Conv2d.BT,
-            Winograd7Conv2d.G);
+            Winograd7Conv2d.G, true);
     /** F(2x2, 3x3) at the points 0, 1, -1 and infinity. */
     static final WinogradWeightGradient F2_3 = new WinogradWeightGradient(2, 3,
             new float[][] {{1, 1, 1, 0}, {0, 1, -1, -1}},
             new float[][] {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}},
-            new double[][] {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}});
+            new double[][] {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}, false);
 
     private final int m;
     private final int r;
@@ -49,8 +49,15 @@ final class WinogradWeightGradient {
     private final double[][] g;
     /** {@code A = AT^T} ({@code alpha x m}). */
     private final float[][] atT;
+    /** Whether the input transform is {@link Winograd7Conv2d#transformInput} (else {@link #transformInput}). */
+    private final boolean winograd7Input;
 
-    private WinogradWeightGradient(int m, int r, float[][] at, float[][] bt, double[][] g) {
+    /**
+     * @param winograd7Input {@link Winograd7Conv2d#transformInput} for {@code B^T}; otherwise {@code B^T}'s rows, like
+     *                       {@code A}'s, must have one or two nonzero coefficients ({@link #transform})
+     * @throws IllegalArgumentException if a row used by {@link #transform} has none or more than two
+     */
+    private WinogradWeightGradient(int m, int r, float[][] at, float[][] bt, double[][] g, boolean winograd7Input) {
         this.m = m;
         this.r = r;
         this.alpha = m + r - 1;
@@ -61,6 +68,24 @@ final class WinogradWeightGradient {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < alpha; j++) {
                 atT[j][i] = at[i][j];
+            }
+        }
+        this.winograd7Input = winograd7Input;
+        requireTwoTerms(atT);
+        if (!winograd7Input) {
+            requireTwoTerms(bt);
+        }
+    }
+
+    private static void requireTwoTerms(float[][] mat) {
+        for (float[] row : mat) {
+            int nonzero = 0;
+            for (float c : row) {
+                nonzero += c != 0f ? 1 : 0;
+            }
+            if (nonzero < 1 || nonzero > 2) {
+                throw new IllegalArgumentException("transform rows need one or two nonzero coefficients, got "
+                        + java.util.Arrays.toString(row));
             }
         }
     }
@@ -124,7 +149,7 @@ final class WinogradWeightGradient {
                     Parallel.forEach(ci + co, task -> {
                         if (task < ci) {
                             int plane = (sample * ci + task) * h * w;
-                            if (this == F2_7) {
+                            if (winograd7Input) {
                                 Winograd7Conv2d.transformInput(x, plane, h, w, pad, top, rowsT, tw, v, task * ct, ci * ct);
                             } else {
                                 transformInput(x, plane, h, w, pad, top, rowsT, tw, v, task * ct, ci * ct);
@@ -246,82 +271,35 @@ final class WinogradWeightGradient {
 
     /**
      * {@code dst[d + j * dStride + t] = sum_c M[j][c] src[s + taps[c] + t]} for every row {@code j} of {@code M} and
-     * {@code t < count}, skipping zero coefficients.
+     * {@code t < count}, in one pass per row: every row has one or two nonzero coefficients (checked when built).
      */
     private static void transform(float[][] mat, float[] src, int s, int[] taps, float[] dst, int d, int dStride,
                                   int count) {
         for (int j = 0; j < mat.length; j++) {
             float[] row = mat[j];
-            int o = d + j * dStride;
-            if (twoTerms(row, src, s, taps, dst, o, count)) {
-                continue;
-            }
-            boolean first = true;
+            int c0 = -1, c1 = -1;
             for (int c = 0; c < row.length; c++) {
-                float coef = row[c];
-                if (coef == 0f) {
-                    continue;
-                }
-                int q = s + taps[c];
-                FloatVector cv = FloatVector.broadcast(SPECIES, coef);
-                int t = 0;
-                if (first) {
-                    for (; t + VL <= count; t += VL) {
-                        FloatVector.fromArray(SPECIES, src, q + t).mul(cv).intoArray(dst, o + t);
-                    }
-                    for (; t < count; t++) {
-                        dst[o + t] = src[q + t] * coef;
-                    }
-                } else {
-                    for (; t + VL <= count; t += VL) {
-                        FloatVector.fromArray(SPECIES, src, q + t).fma(cv, FloatVector.fromArray(SPECIES, dst, o + t))
-                                .intoArray(dst, o + t);
-                    }
-                    for (; t < count; t++) {
-                        dst[o + t] = Math.fma(src[q + t], coef, dst[o + t]);
+                if (row[c] != 0f) {
+                    if (c0 < 0) {
+                        c0 = c;
+                    } else {
+                        c1 = c;
                     }
                 }
-                first = false;
             }
-            if (first) {
-                java.util.Arrays.fill(dst, o, o + count, 0f);
+            // One nonzero: the second term reads the same floats with coefficient 0.
+            float k0 = row[c0], k1 = c1 < 0 ? 0f : row[c1];
+            int q0 = s + taps[c0], q1 = s + taps[c1 < 0 ? c0 : c1], o = d + j * dStride;
+            FloatVector v0 = FloatVector.broadcast(SPECIES, k0), v1 = FloatVector.broadcast(SPECIES, k1);
+            int t = 0;
+            for (; t + VL <= count; t += VL) {
+                FloatVector.fromArray(SPECIES, src, q1 + t).fma(v1, FloatVector.fromArray(SPECIES, src, q0 + t).mul(v0))
+                        .intoArray(dst, o + t);
             }
-        }
-    }
-
-    /**
-     * {@code dst[o + t] = c0 src[s + taps[c0] + t] + c1 src[s + taps[c1] + t]} in one pass when {@code row} has one or
-     * two nonzero coefficients (every row of F(2x2, 3x3)'s {@code B^T} and of both {@code A}s): false, doing nothing,
-     * otherwise.
-     */
-    private static boolean twoTerms(float[] row, float[] src, int s, int[] taps, float[] dst, int o, int count) {
-        int c0 = -1, c1 = -1;
-        for (int c = 0; c < row.length; c++) {
-            if (row[c] != 0f) {
-                if (c0 < 0) {
-                    c0 = c;
-                } else if (c1 < 0) {
-                    c1 = c;
-                } else {
-                    return false;
-                }
+            for (; t < count; t++) {
+                dst[o + t] = Math.fma(src[q1 + t], k1, src[q0 + t] * k0);
             }
         }
-        if (c0 < 0) {
-            return false;
-        }
-        float k0 = row[c0], k1 = c1 < 0 ? 0f : row[c1];
-        int q0 = s + taps[c0], q1 = s + taps[c1 < 0 ? c0 : c1];
-        FloatVector v0 = FloatVector.broadcast(SPECIES, k0), v1 = FloatVector.broadcast(SPECIES, k1);
-        int t = 0;
-        for (; t + VL <= count; t += VL) {
-            FloatVector.fromArray(SPECIES, src, q1 + t).fma(v1, FloatVector.fromArray(SPECIES, src, q0 + t).mul(v0))
-                    .intoArray(dst, o + t);
-        }
-        for (; t < count; t++) {
-            dst[o + t] = Math.fma(src[q1 + t], k1, src[q0 + t] * k0);
-        }
-        return true;
     }
 
     /**
