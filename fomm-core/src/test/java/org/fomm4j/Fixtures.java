@@ -27,8 +27,10 @@ public final class Fixtures {
     private static final Map<String, String> PROPERTIES = Map.of(
             "fomm-vox-small", "fomm4j.fommFixture",
             "tpsmm-vox-small", "fomm4j.tpsmmFixture",
-            "fomm-train-small", "fomm4j.trainFixture");
-    private static final java.util.Set<String> BUNDLED = java.util.Set.of("fomm-vox-small", "fomm-train-small");
+            "fomm-train-small", "fomm4j.trainFixture",
+            "tpsmm-train-small", "fomm4j.tpsmmTrainFixture");
+    private static final java.util.Set<String> BUNDLED = java.util.Set.of("fomm-vox-small", "fomm-train-small",
+            "tpsmm-train-small");
 
     private Fixtures() {
     }

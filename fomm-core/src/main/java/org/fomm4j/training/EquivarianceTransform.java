@@ -55,6 +55,15 @@ public final class EquivarianceTransform {
 
     /** A random transform as the reference draws it ({@code transform_params} of the config). */
     public static EquivarianceTransform random(int batch, double sigmaAffine, double sigmaTps, int points, Random rng) {
+        Draw d = draw(batch, sigmaAffine, sigmaTps, points, rng);
+        return new EquivarianceTransform(batch, d.theta(), d.controlPoints(), d.controlParams());
+    }
+
+    /** The random parameters both papers draw: {@code theta [N, 2, 3]}, control points {@code [P, 2]}, weights {@code [N, P]}. */
+    record Draw(float[] theta, float[] controlPoints, float[] controlParams) {
+    }
+
+    static Draw draw(int batch, double sigmaAffine, double sigmaTps, int points, Random rng) {
         float[] theta = new float[batch * 6];
         for (int n = 0; n < batch; n++) {
             for (int i = 0; i < 6; i++) {
@@ -73,7 +82,7 @@ public final class EquivarianceTransform {
         for (int i = 0; i < params.length; i++) {
             params[i] = (float) (rng.nextGaussian() * sigmaTps);
         }
-        return new EquivarianceTransform(batch, theta, cp, params);
+        return new Draw(theta, cp, params);
     }
 
     /** {@code transform_frame}: the frames {@code [N, C, H, W]} sampled at {@code T(grid)} with reflection padding. */

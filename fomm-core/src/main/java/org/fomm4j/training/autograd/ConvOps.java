@@ -8,7 +8,7 @@ import org.fomm4j.kernels.Kernels;
 import org.fomm4j.tensor.Tensor;
 
 /**
- * {@code nn.Conv2d} (stride 1, zero padding, one group, square kernel) with its backward pass.
+ * {@code nn.Conv2d} (zero padding, one group, square kernel; stride 1, or any stride by {@link #conv2d(Tape, Var, Var, Var, int, int)}) with its backward pass.
  *
  * <p>Forward and input gradient run on the inference convolutions of {@link Kernels} (Winograd or direct,
  * vectorized, parallel): for stride 1 the input gradient is the convolution of the output gradient with
@@ -83,6 +83,80 @@ public final class ConvOps {
             if (x.requiresGrad()) {
                 FLOPS.add(2 * macs);
                 float[] dx = inputGradient(dy, w.value(), n, ci, co, k, pad, oh, ow);
+                float[] g = x.grad();
+                for (int i = 0; i < g.length; i++) {
+                    g[i] += dx[i];
+                }
+            }
+        });
+        return out;
+    }
+
+    /**
+     * {@code nn.Conv2d} with a stride (ResNet-18's stem, first blocks of stages 2-4 and their 1x1 shortcuts).
+     * The forward pass runs the strided inference convolution; the backward pass spreads the output gradient
+     * onto the stride-1 output grid (zeros between) and takes the stride-1 gradients from there, which is
+     * exact because a strided output is the stride-1 output at every {@code stride}-th position.
+     *
+     * @param x      {@code [N, I, H, W]}
+     * @param w      {@code [O, I, k, k]}
+     * @param b      {@code [O]} or {@code null}
+     * @param stride 1 or more
+     * @param pad    zero padding on every side
+     * @return {@code [N, O, (H + 2 pad - k) / stride + 1, (W + 2 pad - k) / stride + 1]}
+     * @throws IllegalArgumentException if the shapes do not match
+     */
+    public static Var conv2d(Tape t, Var x, Var w, Var b, int stride, int pad) {
+        if (stride == 1) {
+            return conv2d(t, x, w, b, pad);
+        }
+        if (x.rank() != 4 || w.rank() != 4 || w.dim(1) != x.dim(1) || w.dim(2) != w.dim(3)) {
+            throw new IllegalArgumentException("conv2d: input " + x + " and weight " + w + " do not match");
+        }
+        int n = x.dim(0), ci = x.dim(1), h = x.dim(2), wd = x.dim(3);
+        int co = w.dim(0), k = w.dim(2);
+        if (b != null) {
+            b.requireShape("conv2d bias", co);
+        }
+        ConvSpec spec = new ConvSpec(ci, co, k, k, stride, pad, pad, 1);
+        int oh = spec.outH(h), ow = spec.outW(wd);
+        Tensor y = K.conv2d(spec, w.value(), b == null ? null : b.value())
+                .apply(Tensor.of(x.value(), n, ci, h, wd), Activation.NONE);
+        long macs = (long) n * co * ci * k * k * oh * ow;
+        FLOPS.add(2 * macs);
+        Var out = t.output(y.data(), new int[] {n, co, oh, ow}, x, w, b);
+        int fh = h + 2 * pad - k + 1, fw = wd + 2 * pad - k + 1;
+        t.record(out, () -> {
+            float[] dy = out.grad();
+            float[] full = new float[n * co * fh * fw];
+            for (int plane = 0; plane < n * co; plane++) {
+                for (int yy = 0; yy < oh; yy++) {
+                    for (int xx = 0; xx < ow; xx++) {
+                        full[(plane * fh + yy * stride) * fw + xx * stride] = dy[(plane * oh + yy) * ow + xx];
+                    }
+                }
+            }
+            if (b != null && b.requiresGrad()) {
+                float[] db = b.grad();
+                for (int s = 0; s < n; s++) {
+                    for (int o = 0; o < co; o++) {
+                        double acc = 0;
+                        int base = (s * co + o) * oh * ow;
+                        for (int q = 0; q < oh * ow; q++) {
+                            acc += dy[base + q];
+                        }
+                        db[o] += (float) acc;
+                    }
+                }
+            }
+            long fullMacs = (long) n * co * ci * k * k * fh * fw;
+            if (w.requiresGrad()) {
+                FLOPS.add(2 * fullMacs);
+                weightGradient(x.value(), full, w.grad(), n, ci, h, wd, co, k, pad, fh, fw);
+            }
+            if (x.requiresGrad()) {
+                FLOPS.add(2 * fullMacs);
+                float[] dx = inputGradient(full, w.value(), n, ci, co, k, pad, fh, fw);
                 float[] g = x.grad();
                 for (int i = 0; i < g.length; i++) {
                     g[i] += dx[i];

@@ -210,4 +210,82 @@ public final class NormOps {
     private static double[] reduce(BatchShards shards, int shard, double[] local) {
         return shards == null ? local : shards.allReduce(shard, local);
     }
+
+    /**
+     * {@code nn.InstanceNorm2d(C, affine=True)} (no running statistics), TPSMM's normalization: every
+     * {@code (n, c)} plane normalized by its own mean and biased variance (in double), then
+     * {@code * gamma[c] + beta[c]}. Backward per plane: {@code dx = gamma / sqrt(var + eps) * (dy - mean(dy)
+     * - xhat * mean(dy * xhat))}; {@code dgamma}, {@code dbeta} summed over the batch. No statistics cross
+     * the shards of a data-parallel step (each plane is one sample's).
+     *
+     * @param x     {@code [N, C, H, W]}
+     * @param gamma {@code [C]}
+     * @param beta  {@code [C]}
+     * @return {@code [N, C, H, W]}
+     */
+    public static Var instanceNorm(Tape t, Var x, Var gamma, Var beta, double eps) {
+        int n = x.dim(0), c = x.dim(1), plane = x.dim(2) * x.dim(3);
+        gamma.requireShape("instance norm weight", c);
+        beta.requireShape("instance norm bias", c);
+        float[] in = x.value(), g = gamma.value(), bt = beta.value();
+        float[] out = new float[in.length], xhat = new float[in.length], invStd = new float[n * c];
+        Parallel.forEach(n * c, q -> {
+            int ch = q % c, base = q * plane;
+            double sum = 0;
+            for (int p = 0; p < plane; p++) {
+                sum += in[base + p];
+            }
+            double mean = sum / plane, sq = 0;
+            for (int p = 0; p < plane; p++) {
+                double d = in[base + p] - mean;
+                sq += d * d;
+            }
+            float is = (float) (1 / Math.sqrt(sq / plane + eps)), fm = (float) mean;
+            invStd[q] = is;
+            for (int p = 0; p < plane; p++) {
+                float xh = (in[base + p] - fm) * is;
+                xhat[base + p] = xh;
+                out[base + p] = xh * g[ch] + bt[ch];
+            }
+        });
+        Var y = t.output(out, x.shape(), x, gamma, beta);
+        t.record(y, () -> {
+            float[] dy = y.grad();
+            float[] dx = x.requiresGrad() ? x.grad() : null;
+            double[] sdy = new double[n * c], sdyx = new double[n * c];
+            Parallel.forEach(n * c, q -> {
+                int base = q * plane;
+                double a = 0, b = 0;
+                for (int p = 0; p < plane; p++) {
+                    a += dy[base + p];
+                    b += dy[base + p] * xhat[base + p];
+                }
+                sdy[q] = a;
+                sdyx[q] = b;
+                if (dx != null) {
+                    float k = g[q % c] * invStd[q], mdy = (float) (a / plane), mdyx = (float) (b / plane);
+                    for (int p = 0; p < plane; p++) {
+                        dx[base + p] += k * (dy[base + p] - mdy - xhat[base + p] * mdyx);
+                    }
+                }
+            });
+            if (gamma.requiresGrad() || beta.requiresGrad()) {
+                float[] dg = gamma.requiresGrad() ? gamma.grad() : null, db = beta.requiresGrad() ? beta.grad() : null;
+                for (int ch = 0; ch < c; ch++) {
+                    double a = 0, b = 0;
+                    for (int s = 0; s < n; s++) {
+                        a += sdy[s * c + ch];
+                        b += sdyx[s * c + ch];
+                    }
+                    if (dg != null) {
+                        dg[ch] += (float) b;
+                    }
+                    if (db != null) {
+                        db[ch] += (float) a;
+                    }
+                }
+            }
+        });
+        return y;
+    }
 }

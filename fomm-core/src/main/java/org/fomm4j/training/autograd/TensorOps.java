@@ -87,6 +87,22 @@ public final class TensorOps {
         return y;
     }
 
+    /** {@code a * x + b} element-wise ({@code sigmoid * 2 - 1} of TPSMM's keypoints, {@code 1 - occlusion}). */
+    public static Var affine(Tape t, Var x, float a, float b) {
+        float[] in = x.value(), out = new float[in.length];
+        for (int i = 0; i < in.length; i++) {
+            out[i] = a * in[i] + b;
+        }
+        Var y = t.output(out, x.shape(), x);
+        t.record(y, () -> {
+            float[] dy = y.grad(), dx = x.grad();
+            for (int i = 0; i < dx.length; i++) {
+                dx[i] += a * dy[i];
+            }
+        });
+        return y;
+    }
+
     /**
      * {@code x[n, c, h, w] * map[n, 0, h, w]}: every channel times a one-channel map (the generator's
      * occlusion).
