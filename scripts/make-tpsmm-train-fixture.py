@@ -257,13 +257,16 @@ def main():
     out["loss_total"] = total.detach().numpy().reshape(1)
 
     rng = np.random.default_rng(0)
+    sampled = {}
 
     def summarize(prefix, name, a):
         a = np.asarray(a, np.float32).reshape(-1)
         if a.size <= SMALL:
             out[prefix + "." + name] = a
             return
-        idx = np.sort(rng.choice(a.size, SAMPLES, replace=False)).astype(np.int64)
+        if name not in sampled:  # the same elements for the gradient and the parameter after Adam
+            sampled[name] = np.sort(rng.choice(a.size, SAMPLES, replace=False)).astype(np.int64)
+        idx = sampled[name]
         out[prefix + "_index." + name] = idx
         out[prefix + "_sample." + name] = a[idx]
         out[prefix + "_stats." + name] = np.array([a.astype(np.float64).sum(), np.abs(a.astype(np.float64)).sum(),

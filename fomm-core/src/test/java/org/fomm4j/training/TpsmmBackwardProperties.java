@@ -1,0 +1,140 @@
+package org.fomm4j.training;
+
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.fomm4j.training.autograd.ConvOps;
+import org.fomm4j.training.autograd.LinearOps;
+import org.fomm4j.training.autograd.NormOps;
+import org.fomm4j.training.autograd.PoolOps;
+import org.fomm4j.training.autograd.SoftmaxOps;
+import org.fomm4j.training.autograd.TensorOps;
+import org.fomm4j.training.autograd.TpsOps;
+import org.fomm4j.training.autograd.Var;
+
+/**
+ * The backward passes TPSMM's training adds (ResNet-18's strided convolutions, max pool, global average pool
+ * and {@code fc}; instance norm; thin-plate-spline motions; the background affine and its loss; TPS dropout
+ * softmax; the TPS equivariance warp) against finite differences ({@link GradientCheck}) on odd, random
+ * shapes. Their forward values are checked against PyTorch by {@link TpsmmTrainingStepParityTest}.
+ * Tolerance: 2e-2 relative plus a small absolute term (float32 forward passes).
+ */
+class TpsmmBackwardProperties {
+    private static final double RTOL = 2e-2;
+
+    @Property(tries = 12)
+    void stridedConvolution(@ForAll @IntRange(min = 1, max = 2) int n, @ForAll @IntRange(min = 1, max = 4) int ci,
+                            @ForAll @IntRange(min = 1, max = 5) int co, @ForAll @IntRange(min = 0, max = 3) int kHalf,
+                            @ForAll @IntRange(min = 2, max = 3) int stride, @ForAll @IntRange(min = 7, max = 12) int h,
+                            @ForAll long seed) {
+        int k = 2 * kHalf + 1, pad = kHalf;
+        Random rng = new Random(seed);
+        Var x = GradientCheck.random(rng, true, 1, n, ci, h, h + 1);
+        Var w = GradientCheck.random(rng, true, 0.5, co, ci, k, k);
+        Var b = GradientCheck.random(rng, true, 0.5, co);
+        // Linear in each input: central differences are exact at any step.
+        GradientCheck.check("strided conv2d", in -> ConvOps.conv2d(GradientCheck.tape(), in[0], in[1], in[2], stride, pad),
+                new Var[] {x, w, b}, 0.25, RTOL, 1e-3, seed);
+    }
+
+    @Property(tries = 10)
+    void poolingAndLinear(@ForAll @IntRange(min = 1, max = 3) int c, @ForAll @IntRange(min = 3, max = 12) int h,
+                          @ForAll @IntRange(min = 1, max = 5) int out, @ForAll long seed) {
+        Random rng = new Random(seed);
+        Var x = GradientCheck.random(rng, true, 1, 2, c, h, h + 2);
+        // Step well below the gap between a window's largest two values for random inputs.
+        GradientCheck.check("max pool", in -> PoolOps.maxPool2d(GradientCheck.tape(), in[0], 3, 2, 1), new Var[] {x}, 1e-4, RTOL, 2e-3, seed);
+        GradientCheck.check("global average pool", in -> PoolOps.globalAvgPool(GradientCheck.tape(), in[0]), new Var[] {x}, 0.25, RTOL, 1e-3, seed);
+        Var f = GradientCheck.random(rng, true, 1, 3, c * h);
+        Var w = GradientCheck.random(rng, true, 0.5, out, c * h);
+        Var b = GradientCheck.random(rng, true, 0.5, out);
+        GradientCheck.check("linear", in -> LinearOps.linear(GradientCheck.tape(), in[0], in[1], in[2]), new Var[] {f, w, b}, 0.25, RTOL, 1e-3, seed);
+        GradientCheck.check("affine", in -> TensorOps.affine(GradientCheck.tape(), in[0], 2f, -1f), new Var[] {x}, 0.25, RTOL, 1e-3, seed);
+    }
+
+    @Property(tries = 8)
+    void instanceNorm(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll @IntRange(min = 1, max = 4) int c,
+                      @ForAll @IntRange(min = 2, max = 7) int h, @ForAll long seed) {
+        Random rng = new Random(seed);
+        Var x = GradientCheck.random(rng, true, 1, n, c, h, h + 1);
+        Var g = GradientCheck.random(rng, true, 1, c);
+        Var b = GradientCheck.random(rng, true, 1, c);
+        GradientCheck.check("instance norm", in -> NormOps.instanceNorm(GradientCheck.tape(), in[0], in[1], in[2], 1e-5),
+                new Var[] {x, g, b}, 1e-2, RTOL, 2e-3, seed);
+    }
+
+    /** Keypoints spread over {@code [-0.9, 0.9]}, at least 0.2 apart within a group (a well-conditioned solve). */
+    static Var keypoints(Random rng, int n, int groups, int points) {
+        float[] v = new float[n * groups * points * 2];
+        for (int g = 0; g < n * groups; g++) {
+            for (int i = 0; i < points; i++) {
+                boolean ok;
+                do {
+                    v[(g * points + i) * 2] = 1.8f * rng.nextFloat() - 0.9f;
+                    v[(g * points + i) * 2 + 1] = 1.8f * rng.nextFloat() - 0.9f;
+                    ok = true;
+                    for (int j = 0; j < i; j++) {
+                        float dx = v[(g * points + i) * 2] - v[(g * points + j) * 2];
+                        float dy = v[(g * points + i) * 2 + 1] - v[(g * points + j) * 2 + 1];
+                        ok &= dx * dx + dy * dy > 0.04f;
+                    }
+                } while (!ok);
+            }
+        }
+        return Var.parameter(v, n, groups * points, 2);
+    }
+
+    @Property(tries = 10)
+    void thinPlateSplineMotions(@ForAll @IntRange(min = 1, max = 2) int n, @ForAll @IntRange(min = 1, max = 3) int groups,
+                                @ForAll @IntRange(min = 3, max = 6) int points, @ForAll @IntRange(min = 3, max = 9) int h,
+                                @ForAll long seed) {
+        Random rng = new Random(seed);
+        Var driving = keypoints(rng, n, groups, points);
+        Var source = keypoints(rng, n, groups, points);
+        GradientCheck.check("tps motions", in -> TpsOps.motions(GradientCheck.tape(), in[0], in[1], points, h, h + 1),
+                new Var[] {driving, source}, 1e-3, RTOL, 3e-3, seed);
+    }
+
+    @Property(tries = 10)
+    void backgroundAffine(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll @IntRange(min = 2, max = 9) int h, @ForAll long seed) {
+        Random rng = new Random(seed);
+        Var a = GradientCheck.random(rng, true, 0.3, n, 6);
+        Var b = GradientCheck.random(rng, true, 0.3, n, 6);
+        GradientCheck.check("affine grid", in -> TpsOps.affineGrid(GradientCheck.tape(), in[0], h, h + 2), new Var[] {a}, 0.25, RTOL, 1e-3, seed);
+        // |I - A B| has kinks where an entry crosses 0; a small step stays on one side for random matrices.
+        GradientCheck.check("background loss", in -> TpsOps.backgroundConsistency(GradientCheck.tape(), in[0], in[1]),
+                new Var[] {a, b}, 1e-4, RTOL, 2e-3, seed);
+    }
+
+    @Property(tries = 10)
+    void dropoutSoftmax(@ForAll @IntRange(min = 2, max = 6) int c, @ForAll @IntRange(min = 2, max = 7) int h, @ForAll long seed) {
+        Random rng = new Random(seed);
+        Var x = GradientCheck.random(rng, true, 2, 2, c, h, h);
+        float[] keep = new float[2 * c];
+        for (int i = 0; i < keep.length; i++) {
+            keep[i] = i % c == 0 || rng.nextBoolean() ? 1 : 0;
+        }
+        GradientCheck.check("dropout softmax", in -> SoftmaxOps.channelsDropout(GradientCheck.tape(), in[0], keep),
+                new Var[] {x}, 1e-2, RTOL, 1e-3, seed);
+        // A dropped channel 13 above the rest holds the maximum: the kept exponentials are then near the 1e-6
+        // in the denominator, and the gradient through the maximum matters.
+        keep[1] = 0;
+        float[] v = x.value();
+        for (int p = 0; p < h * h; p++) {
+            v[c * h * h + p] += 13f;
+            v[h * h + p] += 13f;
+        }
+        GradientCheck.check("dropout softmax, dropped maximum", in -> SoftmaxOps.channelsDropout(GradientCheck.tape(), in[0], keep),
+                new Var[] {x}, 1e-2, RTOL, 1e-3, seed);
+    }
+
+    @Property(tries = 10)
+    void equivarianceWarp(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll @IntRange(min = 1, max = 9) int p, @ForAll long seed) {
+        Random rng = new Random(seed);
+        // A strong warp, so the thin-plate term's derivative is not lost next to the affine one.
+        TpsEquivarianceTransform t = TpsEquivarianceTransform.random(n, 0.2, 0.2, 5, rng);
+        Var kp = GradientCheck.random(rng, true, 0.6, n, p, 2);
+        GradientCheck.check("tps equivariance warp", in -> t.warpCoordinates(GradientCheck.tape(), in[0]), new Var[] {kp}, 1e-3, RTOL, 2e-3, seed);
+    }
+}
