@@ -10,9 +10,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code fomm train}: FOMM's self-supervised training (see {@link TrainingJob}). */
+/** {@code fomm train}: FOMM's or TPSMM's self-supervised training (see {@link TrainingJob}). */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a FOMM (the papers' self-supervised method) on the procedural creatures or your own videos.")
+        description = "Train a FOMM or a TPSMM (the papers' self-supervised method; TPSMM when the config's common_params has num_tps) on the procedural creatures or your own videos.")
 final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -34,7 +34,7 @@ final class TrainCommand implements Callable<Integer> {
             + "scale_factor of the keypoint detector or dense motion network may differ from the file's")
     Path init;
 
-    @Option(names = "--widen", description = "with --init: grow the init model's generator, keypoint detector and "
+    @Option(names = "--widen", description = "FOMM only, with --init: grow the init model's generator, keypoint detector and "
             + "dense motion network to the config's wider block_expansion/max_features, and the generator to its num_bottleneck_blocks, predicting exactly what it did; a larger num_kp (up to twice) splits trained keypoints into jittered copies, predicting almost what it did; then train (freeze_batch_norm: true advised)")
     boolean widen;
 
@@ -72,10 +72,8 @@ final class TrainCommand implements Callable<Integer> {
             long now = System.nanoTime();
             if (now - lastPrint[0] > 10e9 || s.step() <= 3) {
                 lastPrint[0] = now;
-                out.printf(Locale.ROOT, "step %d epoch %d  loss %.4f  (reconstruction %.4f, equivariance %.4f + %.4f%s)  lr %.2g  %s%.1f samples/s%n",
-                        s.step(), s.epoch(), s.total(), s.reconstruction(), s.equivarianceValue(), s.equivarianceJacobian(),
-                        s.keypointSeparation() == 0 ? "" : String.format(Locale.ROOT, ", separation %.4f", s.keypointSeparation()),
-                        s.learningRate(), s.maxFrameGap() == org.fomm4j.training.TrainParams.UNLIMITED_GAP ? ""
+                out.printf(Locale.ROOT, "step %d epoch %d  loss %.4f  %s  lr %.2g  %s%.1f samples/s%n",
+                        s.step(), s.epoch(), s.total(), s.summary(), s.learningRate(), s.maxFrameGap() == org.fomm4j.training.TrainParams.UNLIMITED_GAP ? ""
                                 : "gap <= " + s.maxFrameGap() + " frames  ", s.samplesPerSecond());
                 out.flush();
             }

@@ -56,12 +56,16 @@ public final class InpaintingNetwork {
             downBlocks.add(new DownBlock2d(k, r.sub("down_blocks").sub(Integer.toString(i)), Math.min(mf, be << i),
                     Math.min(mf, be << (i + 1)), Norm.INSTANCE));
         }
-        int[] in = {mf, mf, mf / 2};
-        int[] out = {mf / 2, mf / 4, mf / 8};
-        for (int i = 0; i < numDownBlocks; i++) {
-            upBlocks.add(new UpBlock2d(k, r.sub("up_blocks").sub(Integer.toString(i)), in[i], out[i], Norm.INSTANCE));
-            resBlocks.add(new ResBlock2d(k, r.sub("resblock").sub(Integer.toString(2 * i)), in[i], 3, 1, Norm.INSTANCE));
-            resBlocks.add(new ResBlock2d(k, r.sub("resblock").sub(Integer.toString(2 * i + 1)), in[i], 3, 1, Norm.INSTANCE));
+        // As the reference builds them: for encoder level i (in_features -> out_features), a decoder up block
+        // out_features (twice that, with the concatenated skip, except at the deepest level) -> in_features and two
+        // ResBlocks of its input width; stored deepest first (the reference reverses both lists).
+        for (int j = 0; j < numDownBlocks; j++) {
+            int i = numDownBlocks - 1 - j;
+            int inFeatures = Math.min(mf, be << i), outFeatures = Math.min(mf, be << (i + 1));
+            int decoderIn = i == numDownBlocks - 1 ? outFeatures : 2 * outFeatures;
+            upBlocks.add(new UpBlock2d(k, r.sub("up_blocks").sub(Integer.toString(j)), decoderIn, inFeatures, Norm.INSTANCE));
+            resBlocks.add(new ResBlock2d(k, r.sub("resblock").sub(Integer.toString(2 * j)), decoderIn, 3, 1, Norm.INSTANCE));
+            resBlocks.add(new ResBlock2d(k, r.sub("resblock").sub(Integer.toString(2 * j + 1)), decoderIn, 3, 1, Norm.INSTANCE));
         }
         this.last = Layers.conv(k, r.sub("final"), ConvSpec.of(be, c.numChannels(), 7, 3));
     }

@@ -57,20 +57,21 @@ public final class TrainingCheckpoint {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "fomm4j");
         meta.put("format_version", "1");
-        meta.put("family", "fomm");
+        meta.put("family", family(metadata));
         meta.putAll(metadata);
         WeightFileWriter.write(file, meta, tensors);
     }
 
     /**
-     * Reads a checkpoint (or any FOMM weight file: then the optimizer state is empty).
+     * Reads a checkpoint (or any FOMM or TPSMM weight file: then the optimizer state is empty); the
+     * metadata's {@code family} says which.
      *
-     * @throws WeightFileException if the file is not a fomm4j weight file or holds another family
+     * @throws WeightFileException if the file is not a fomm4j weight file or holds neither family
      */
     public static Contents read(Path file) throws IOException {
         try (WeightFile wf = WeightFile.open(file)) {
-            if (!"fomm".equals(wf.family())) {
-                throw new WeightFileException("model file " + file + " holds a " + wf.family() + " model; training supports FOMM");
+            if (!"fomm".equals(wf.family()) && !"tpsmm".equals(wf.family())) {
+                throw new WeightFileException("model file " + file + " holds a " + wf.family() + " model; training supports FOMM and TPSMM");
             }
             StateDict all = wf.stateDict();
             Map<String, Tensor> model = new LinkedHashMap<>();
@@ -85,6 +86,20 @@ public final class TrainingCheckpoint {
                 }
             }
             return new Contents(StateDict.of(model), optimizer, new LinkedHashMap<>(wf.metadata()));
+        }
+    }
+
+    /** {@code tpsmm} when the metadata's config is a TPSMM one, else {@code fomm}. */
+    static String family(Map<String, String> metadata) {
+        String yaml = metadata.get("config");
+        if (yaml == null) {
+            return "fomm";
+        }
+        try {
+            return org.fomm4j.io.weights.ModelFamily.of(org.fomm4j.config.YamlConfig.parse(yaml))
+                    == org.fomm4j.io.weights.ModelFamily.TPSMM ? "tpsmm" : "fomm";
+        } catch (RuntimeException e) {
+            return "fomm";
         }
     }
 

@@ -12,10 +12,15 @@ import java.util.Map;
 import java.util.function.Consumer;
 import org.fomm4j.config.ConfigException;
 import org.fomm4j.config.FommConfig;
+import org.fomm4j.config.TpsmmConfig;
 import org.fomm4j.config.YamlConfig;
 import org.fomm4j.training.FommInit;
+import org.fomm4j.training.ModelTrainer;
 import org.fomm4j.training.ModelWidening;
 import org.fomm4j.training.Parameters;
+import org.fomm4j.training.TpsmmInit;
+import org.fomm4j.training.TpsmmTrainParams;
+import org.fomm4j.training.TpsmmTrainer;
 import org.fomm4j.training.TrainParams;
 import org.fomm4j.training.Trainer;
 import org.fomm4j.training.data.CreatureDataset;
@@ -23,7 +28,8 @@ import org.fomm4j.training.data.TrainingData;
 import org.fomm4j.weights.StateDict;
 
 /**
- * {@code fomm train}: trains a FOMM from a config in the official YAML layout on the procedural creatures
+ * {@code fomm train}: trains a FOMM ({@link Trainer}) or a TPSMM ({@link TpsmmTrainer}; a config whose
+ * {@code common_params} has {@code num_tps}) from a config in the official YAML layout on the procedural creatures
  * or on a folder of videos, writing into an output folder
  * <ul>
  *   <li>{@code checkpoint.fomm4j}: model, optimizer and step, every {@code checkpointMinutes} and at the end
@@ -47,7 +53,7 @@ public final class TrainingJob {
 
     /** How a run ended. */
     /** {@code interrupted}: stopped by SIGINT or SIGTERM (after writing the checkpoint). */
-    public record Result(long steps, double seconds, double samplesPerSecond, Trainer.StepResult last, Path checkpoint,
+    public record Result(long steps, double seconds, double samplesPerSecond, ModelTrainer.StepLog last, Path checkpoint,
                          Path model, boolean interrupted) {
     }
 
@@ -56,21 +62,33 @@ public final class TrainingJob {
 
     /** The data a {@code --data} value names: {@code creatures} (procedural), or a folder of videos. */
     public static TrainingData data(String spec, FommConfig config) throws IOException {
-        if (spec.equals("creatures") || spec.startsWith("creatures:")) {
-            int identities = spec.contains(":") ? Integer.parseInt(spec.substring(spec.indexOf(':') + 1)) : 10_000;
-            return new CreatureDataset(config.frameHeight(), config.frameWidth(), identities);
-        }
-        return VideoFolderData.open(Path.of(spec), "train", config.frameHeight(), config.frameWidth());
+        return data(spec, config.frameHeight(), config.frameWidth());
     }
 
-    public static Result run(Options o, Consumer<Trainer.StepResult> progress) throws IOException {
+    /** The data a {@code --data} value names, at {@code height x width}. */
+    public static TrainingData data(String spec, int height, int width) throws IOException {
+        if (spec.equals("creatures") || spec.startsWith("creatures:")) {
+            int identities = spec.contains(":") ? Integer.parseInt(spec.substring(spec.indexOf(':') + 1)) : 10_000;
+            return new CreatureDataset(height, width, identities);
+        }
+        return VideoFolderData.open(Path.of(spec), "train", height, width);
+    }
+
+    /** Whether a config describes a TPSMM ({@code model_params.common_params.num_tps}) rather than a FOMM. */
+    static boolean isTpsmm(com.fasterxml.jackson.databind.JsonNode root) {
+        return root.path("model_params").path("common_params").has("num_tps");
+    }
+
+    public static Result run(Options o, Consumer<ModelTrainer.StepLog> progress) throws IOException {
         String yaml;
         try {
             yaml = Files.readString(o.config(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new ConfigException("cannot read config " + o.config() + ": " + e.getMessage(), e);
         }
-        FommConfig config = FommConfig.fromTree(YamlConfig.parse(yaml));
+        boolean tpsmm = isTpsmm(YamlConfig.parse(yaml));
+        FommConfig config = tpsmm ? null : FommConfig.fromTree(YamlConfig.parse(yaml));
+        TpsmmConfig tpsmmConfig = tpsmm ? TpsmmConfig.fromTree(YamlConfig.parse(yaml)) : null;
         TrainParams params = TrainParams.fromTree(YamlConfig.parse(yaml));
         Path checkpoint = o.output().resolve("checkpoint.fomm4j"), modelFile = o.output().resolve("model.fomm4j");
         Path log = o.output().resolve("log.csv");
@@ -86,38 +104,52 @@ public final class TrainingJob {
         TrainingCheckpoint.Contents resumed = null;
         if (o.resume()) {
             resumed = TrainingCheckpoint.read(checkpoint);
-            FommConfig trained = trainedConfig(resumed.metadata());
             // Like the reference's run.py --checkpoint: the schedule (train_params: epochs, milestones, rates)
             // may change between runs, so a finished run can be extended; the model may not.
-            if (!config.equals(trained)) {
+            Object trained = tpsmm ? trainedTpsmmConfig(resumed.metadata()) : trainedConfig(resumed.metadata());
+            if (!(tpsmm ? tpsmmConfig : config).equals(trained)) {
                 throw new ConfigException("--resume: " + checkpoint + " was trained with another model_params or frame_shape than "
                         + o.config());
             }
             initial = resumed.model();
         } else if (o.init() != null) {
             var start = TrainingCheckpoint.read(o.init());
+            String family = start.metadata().getOrDefault("family", "fomm");
+            if (!family.equals(tpsmm ? "tpsmm" : "fomm")) {
+                throw new ConfigException("--init: " + o.init() + " holds a " + family.toUpperCase(Locale.ROOT) + " model but "
+                        + o.config() + " is a " + (tpsmm ? "TPSMM" : "FOMM") + " config");
+            }
             initial = start.model();
-            if (o.widen()) {
+            if (tpsmm && o.widen()) {
+                throw new ConfigException("--widen grows FOMM models only; " + o.config() + " is a TPSMM config");
+            } else if (o.widen()) {
                 FommConfig trained = trainedConfig(start.metadata());
                 initial = trained == null ? ModelWidening.widen(initial, config, o.seed())
                         : ModelWidening.widen(initial, trained, config, o.seed());
-            } else {
+            } else if (!tpsmm) {
                 initial = FommInit.withAntiAliasOf(initial, config);
             }
         } else {
-            initial = FommInit.random(config, o.seed());
+            initial = tpsmm ? TpsmmInit.random(tpsmmConfig, o.seed()) : FommInit.random(config, o.seed());
         }
         Parameters parameters = Parameters.of(initial);
-        org.fomm4j.networks.fomm.FommModel.create(config, initial).close(); // names and shapes checked against the config
-        TrainingData data = data(o.data(), config);
+        // Names and shapes checked against the config.
+        if (tpsmm) {
+            org.fomm4j.networks.tpsmm.TpsmmModel.create(tpsmmConfig, initial).close();
+        } else {
+            org.fomm4j.networks.fomm.FommModel.create(config, initial).close();
+        }
+        TrainingData data = tpsmm ? data(o.data(), tpsmmConfig.frameHeight(), tpsmmConfig.frameWidth()) : data(o.data(), config);
         int batch = o.batch() > 0 ? o.batch() : params.batchSize();
         long seed = resumed != null ? Long.parseLong(resumed.metadata().getOrDefault("training_seed", "0")) : o.seed();
-        Trainer trainer = new Trainer(config, params, parameters, data, seed, batch);
+        ModelTrainer trainer = tpsmm
+                ? new TpsmmTrainer(tpsmmConfig, params, TpsmmTrainParams.fromTree(YamlConfig.parse(yaml)), parameters, data, seed,
+                        batch, Trainer.defaultShards(batch))
+                : new Trainer(config, params, parameters, data, seed, batch);
         if (resumed != null) {
             trainer.restore(resumed.optimizer(), resumed.step());
         } else {
-            Files.writeString(log, "step,epoch,loss_total,loss_reconstruction,loss_equivariance_value,"
-                    + "loss_equivariance_jacobian,learning_rate,seconds,samples_per_second,loss_keypoint_separation\n", StandardCharsets.UTF_8);
+            Files.writeString(log, trainer.logHeader() + "\n", StandardCharsets.UTF_8);
         }
         long endStep = o.steps() > 0 ? trainer.step() + o.steps() : params.numEpochs() * trainer.stepsPerEpoch();
         long start = System.nanoTime();
@@ -166,20 +198,18 @@ public final class TrainingJob {
         }
     }
 
-    private static Result loop(Options o, Trainer trainer, long endStep, long deadline,
+    private static Result loop(Options o, ModelTrainer trainer, long endStep, long deadline,
                                java.util.concurrent.atomic.AtomicBoolean interrupted, Map<String, String> meta,
                                Path checkpoint, Path modelFile, Path log, long start, int batch,
-                               Consumer<Trainer.StepResult> progress) throws IOException {
+                               Consumer<ModelTrainer.StepLog> progress) throws IOException {
         long lastCheckpoint = start;
-        Trainer.StepResult last = null;
+        ModelTrainer.StepLog last = null;
         long done = 0;
         StringBuilder pending = new StringBuilder();
         while (trainer.step() < endStep && System.nanoTime() < deadline && !interrupted.get()) {
-            last = trainer.trainStep();
+            last = trainer.nextStep();
             done++;
-            pending.append(String.format(Locale.ROOT, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.3g,%.4f,%.2f,%.6f%n", last.step(), last.epoch(),
-                    last.total(), last.reconstruction(), last.equivarianceValue(), last.equivarianceJacobian(),
-                    last.learningRate(), last.seconds(), last.samplesPerSecond(), last.keypointSeparation()));
+            pending.append(last.csv()).append('\n');
             if (progress != null) {
                 progress.accept(last);
             }
@@ -194,7 +224,7 @@ public final class TrainingJob {
                 interrupted.get());
     }
 
-    private static void save(Trainer trainer, Map<String, String> meta, Path checkpoint, Path modelFile, Path log,
+    private static void save(ModelTrainer trainer, Map<String, String> meta, Path checkpoint, Path modelFile, Path log,
                              StringBuilder pending) throws IOException {
         Map<String, String> m = new LinkedHashMap<>(meta);
         m.put("training_step", Long.toString(trainer.step()));
@@ -209,6 +239,16 @@ public final class TrainingJob {
 
     static UncheckedIOException unchecked(IOException e) {
         return new UncheckedIOException(e);
+    }
+
+    /** The TPSMM config a weight file records in its metadata, or null if it has none or it does not parse. */
+    private static TpsmmConfig trainedTpsmmConfig(Map<String, String> metadata) {
+        String yaml = metadata.get("config");
+        try {
+            return yaml == null ? null : TpsmmConfig.fromTree(YamlConfig.parse(yaml));
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /** The model config a weight file records in its metadata, or null if it has none or it does not parse. */
