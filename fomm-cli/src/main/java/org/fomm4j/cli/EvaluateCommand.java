@@ -8,6 +8,7 @@ import org.fomm4j.io.training.VideoFolderData;
 import org.fomm4j.io.weights.DefaultModel;
 import org.fomm4j.io.weights.ModelFiles;
 import org.fomm4j.networks.fomm.FommModel;
+import org.fomm4j.networks.tpsmm.TpsmmModel;
 import org.fomm4j.training.Evaluation;
 import org.fomm4j.training.data.CreatureDataset;
 import picocli.CommandLine.Command;
@@ -17,12 +18,12 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code fomm evaluate}: the reference reconstruction protocol on held-out videos ({@link Evaluation}). */
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
-        description = "Reconstruction score of a FOMM on held-out videos: the first frame animated by its own video, mean L1 to the real frames.")
+        description = "Reconstruction score of a FOMM or TPSMM on held-out videos: the first frame animated by its own video, mean L1 to the real frames.")
 final class EvaluateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", description = "FOMM weight file (default: the built-in creatures model)")
+    @Option(names = "--model", description = "FOMM or TPSMM weight file (default: the built-in creatures model)")
     Path model;
 
     @Option(names = "--data", defaultValue = "creatures",
@@ -55,14 +56,19 @@ final class EvaluateCommand implements Callable<Integer> {
         Path file = model != null ? model : DefaultModel.path();
         long t0 = System.nanoTime();
         Evaluation.Report r = Evaluation.empty();
-        try (FommModel m = ModelFiles.loadFomm(file)) {
-            int h = m.config().frameHeight(), w = m.config().frameWidth();
+        boolean tpsmm = ModelFiles.family(file) == org.fomm4j.io.weights.ModelFamily.TPSMM;
+        try (AutoCloseable m = tpsmm ? ModelFiles.loadTpsmm(file) : ModelFiles.loadFomm(file)) {
+            int h = tpsmm ? ((TpsmmModel) m).config().frameHeight() : ((FommModel) m).config().frameHeight();
+            int w = tpsmm ? ((TpsmmModel) m).config().frameWidth() : ((FommModel) m).config().frameWidth();
+            java.util.function.BiFunction<Evaluation.Video, Evaluation.Report, Evaluation.Report> evaluate = tpsmm
+                    ? (video, sum) -> Evaluation.video((TpsmmModel) m, video, sum)
+                    : (video, sum) -> Evaluation.video((FommModel) m, video, sum);
             if (data.equals("creatures")) {
                 CreatureDataset d = new CreatureDataset(h, w, 1);
                 boolean train = split.equals("train");
                 for (int v = 0; v < videos; v++) {
                     int video = v;
-                    r = Evaluation.video(m, new Evaluation.Video() {
+                    r = evaluate.apply(new Evaluation.Video() {
                         public int frames() {
                             return frames;
                         }
@@ -80,7 +86,7 @@ final class EvaluateCommand implements Callable<Integer> {
                 VideoFolderData d = VideoFolderData.open(Path.of(data), "test", h, w);
                 for (int v = 0; v < Math.min(videos, d.videos()); v++) {
                     float[][] f = d.frames(v);
-                    r = Evaluation.video(m, new Evaluation.Video() {
+                    r = evaluate.apply(new Evaluation.Video() {
                         public int frames() {
                             return f.length;
                         }

@@ -2,7 +2,9 @@ package org.fomm4j.training;
 
 import org.fomm4j.animation.AnimationMode;
 import org.fomm4j.animation.FommAnimator;
+import org.fomm4j.animation.TpsmmAnimator;
 import org.fomm4j.networks.fomm.FommModel;
+import org.fomm4j.networks.tpsmm.TpsmmModel;
 import org.fomm4j.tensor.Tensor;
 
 /**
@@ -81,37 +83,62 @@ public final class Evaluation {
     /** Evaluates one video and adds it to {@code sum}. */
     public static Report video(FommModel model, Video v, Report sum) {
         int h = model.config().frameHeight(), w = model.config().frameWidth();
+        try (FommAnimator a = new FommAnimator(model, Tensor.of(v.frame(0), 1, 3, h, w), AnimationMode.STANDARD)) {
+            return video(a.kpSource().value().data(), driving -> {
+                FommAnimator.Frame f = a.animate(driving, false);
+                return new Tensor[] {f.prediction(), f.generator().denseMotion() == null ? null : f.generator().denseMotion().deformation()};
+            }, v, h, w, sum);
+        }
+    }
+
+    /**
+     * Evaluates one video with a TPSMM and adds it to {@code sum}: as the reference {@code reconstruction.py} of
+     * TPSMM, with the background predictor when the model has one; the motion is TPSMM's optical flow.
+     */
+    public static Report video(TpsmmModel model, Video v, Report sum) {
+        int h = model.config().frameHeight(), w = model.config().frameWidth();
+        try (TpsmmAnimator a = new TpsmmAnimator(model, Tensor.of(v.frame(0), 1, 3, h, w), AnimationMode.STANDARD,
+                model.bgPredictor() != null)) {
+            return video(a.kpSource().data(), driving -> {
+                TpsmmAnimator.Frame f = a.animateDetailed(driving);
+                return new Tensor[] {f.prediction(), f.denseMotion().deformation()};
+            }, v, h, w, sum);
+        }
+    }
+
+    /**
+     * The protocol over one video: {@code step} maps a driving frame {@code [1, 3, h, w]} to {prediction, backward
+     * flow {@code [1, h', w', 2]} or null}; {@code kp} the source keypoints {@code [P * 2]}.
+     */
+    private static Report video(float[] kp, java.util.function.Function<Tensor, Tensor[]> step, Video v, int h, int w,
+                                Report sum) {
         float[] first = v.frame(0);
         float[] firstPoints = v.points(0);
         double l1 = 0, copy = 0, akd = 0, identity = 0, firstFrame = 0;
-        long points = 0, pairs = 0, collapsed = 0;
-        try (FommAnimator a = new FommAnimator(model, Tensor.of(first, 1, 3, h, w), AnimationMode.STANDARD)) {
-            float[] kp = a.kpSource().value().data();
-            pairs = (long) (kp.length / 2) * (kp.length / 2 - 1) / 2;
-            collapsed = collapsedPairs(kp, w, h);
-            for (int i = 0; i < v.frames(); i++) {
-                float[] real = v.frame(i);
-                FommAnimator.Frame f = a.animate(Tensor.of(real, 1, 3, h, w), false);
-                float[] pred = f.prediction().data();
-                double s = 0, c = 0;
-                for (int p = 0; p < real.length; p++) {
-                    s += Math.abs(pred[p] - real[p]);
-                    c += Math.abs(first[p] - real[p]);
-                }
-                l1 += s / real.length;
-                if (i == 0) {
-                    firstFrame = s / real.length;
-                }
-                copy += c / real.length;
-                float[] pts = v.points(i);
-                if (pts != null && firstPoints != null && f.generator().denseMotion() != null) {
-                    Tensor def = f.generator().denseMotion().deformation();
-                    for (int j = 0; j < pts.length / 2; j++) {
-                        float[] src = sample(def, pts[2 * j], pts[2 * j + 1]);
-                        akd += pixels(src[0] - firstPoints[2 * j], src[1] - firstPoints[2 * j + 1], w, h);
-                        identity += pixels(pts[2 * j] - firstPoints[2 * j], pts[2 * j + 1] - firstPoints[2 * j + 1], w, h);
-                        points++;
-                    }
+        long points = 0;
+        long pairs = (long) (kp.length / 2) * (kp.length / 2 - 1) / 2;
+        long collapsed = collapsedPairs(kp, w, h);
+        for (int i = 0; i < v.frames(); i++) {
+            float[] real = v.frame(i);
+            Tensor[] f = step.apply(Tensor.of(real, 1, 3, h, w));
+            float[] pred = f[0].data();
+            double s = 0, c = 0;
+            for (int p = 0; p < real.length; p++) {
+                s += Math.abs(pred[p] - real[p]);
+                c += Math.abs(first[p] - real[p]);
+            }
+            l1 += s / real.length;
+            if (i == 0) {
+                firstFrame = s / real.length;
+            }
+            copy += c / real.length;
+            float[] pts = v.points(i);
+            if (pts != null && firstPoints != null && f[1] != null) {
+                for (int j = 0; j < pts.length / 2; j++) {
+                    float[] src = sample(f[1], pts[2 * j], pts[2 * j + 1]);
+                    akd += pixels(src[0] - firstPoints[2 * j], src[1] - firstPoints[2 * j + 1], w, h);
+                    identity += pixels(pts[2 * j] - firstPoints[2 * j], pts[2 * j + 1] - firstPoints[2 * j + 1], w, h);
+                    points++;
                 }
             }
         }

@@ -38,4 +38,50 @@ class EvaluationTest {
         assertArrayEquals(new float[] {2, 10}, Evaluation.sample(def, 1, 1), 1e-6f);
         assertArrayEquals(new float[] {0, 0}, Evaluation.sample(def, -2, -2), 1e-6f, "clamped at the edge");
     }
+
+    /**
+     * A TPSMM is scored as the reference's {@code reconstruction.py} runs it: frame 0 as the source, every frame
+     * driving it in mode standard, with the background predictor; the flow is the dense motion's deformation.
+     */
+    @Test
+    void tpsmmVideoIsScoredAsItsAnimatorPredicts() {
+        var config = TpsmmTrainerTest.config();
+        var model = org.fomm4j.networks.tpsmm.TpsmmModel.create(config, TpsmmInit.random(config, 2));
+        var data = new org.fomm4j.training.data.CreatureDataset(64, 64, 1);
+        Evaluation.Video v = new Evaluation.Video() {
+            public int frames() {
+                return 3;
+            }
+
+            public float[] frame(int i) {
+                return data.testFrame(0, 10 * i);
+            }
+
+            public float[] points(int i) {
+                return data.testJoints(0, 10 * i);
+            }
+        };
+        Evaluation.Report r = Evaluation.video(model, v, Evaluation.empty());
+        double l1 = 0, copy = 0;
+        try (var a = new org.fomm4j.animation.TpsmmAnimator(model, Tensor.of(v.frame(0), 1, 3, 64, 64),
+                org.fomm4j.animation.AnimationMode.STANDARD, true)) {
+            float[] first = v.frame(0);
+            for (int i = 0; i < 3; i++) {
+                float[] real = v.frame(i), pred = a.animate(Tensor.of(real, 1, 3, 64, 64)).data();
+                double s = 0, c = 0;
+                for (int p = 0; p < real.length; p++) {
+                    s += Math.abs(pred[p] - real[p]);
+                    c += Math.abs(first[p] - real[p]);
+                }
+                l1 += s / real.length;
+                copy += c / real.length;
+            }
+        }
+        assertEquals(3, r.frames());
+        assertEquals(l1 / 3, r.l1(), 1e-6);
+        assertEquals(copy / 3, r.copySourceL1(), 1e-9);
+        assertEquals(3L * v.points(0).length / 2, r.pointCount(), "every joint of every frame looked up in the flow");
+        assertEquals(20L * 19 / 2, r.kpPairs(), "pairs of the 20 keypoints (4 TPS of 5)");
+        model.close();
+    }
 }
