@@ -60,6 +60,43 @@ class TrainCliTest {
         assertTrue(e.out().contains("reconstruction L1") && e.out().contains("motion keypoint distance"), e.out());
     }
 
+    /**
+     * A TPSMM config ({@code num_tps}) trains a TPSMM with the same command: checkpoint, model, its own log columns,
+     * resume, a model file that animates (with background motion) and evaluates; a FOMM file as its {@code --init}
+     * and {@code --widen} are refused in one line.
+     */
+    @Test
+    void trainsATpsmmConfigThenResumesAnimatesAndEvaluates() throws Exception {
+        Path config = CliTest.testdata().resolve("fixtures/tpsmm-train-small/config.yaml");
+        Path out = tmp.resolve("tps");
+        CliTest.Run r = ok("train", "--config", config.toString(), "--output", out.toString(), "--steps", "1", "--batch", "2");
+        assertTrue(r.out().contains("warp") && r.out().contains("trained 1 steps"), r.out());
+        List<String> log = Files.readAllLines(out.resolve("log.csv"));
+        assertEquals("step,epoch,loss_total,loss_reconstruction,loss_equivariance_value,loss_warp,loss_bg,learning_rate,seconds,"
+                + "samples_per_second", log.get(0));
+        ok("train", "--config", config.toString(), "--output", out.toString(), "--steps", "1", "--batch", "2", "--resume");
+        log = Files.readAllLines(out.resolve("log.csv"));
+        assertEquals(3, log.size());
+        assertTrue(log.get(2).startsWith("2,"), "the resumed run continues at step 2: " + log.get(2));
+        ok("creatures", "--source", tmp.resolve("s.png").toString(), "--driving", tmp.resolve("d.gif").toString(), "--frames", "3");
+        ok("animate", "--model", out.resolve("model.fomm4j").toString(), "--source", tmp.resolve("s.png").toString(),
+                "--driving", tmp.resolve("d.gif").toString(), "--background-motion", "--output", tmp.resolve("a.gif").toString());
+        assertTrue(Files.size(tmp.resolve("a.gif")) > 0);
+        CliTest.Run e = ok("evaluate", "--model", out.resolve("model.fomm4j").toString(), "--videos", "1", "--frames", "3");
+        assertTrue(e.out().contains("reconstruction L1") && e.out().contains("motion keypoint distance"), e.out());
+        // A FOMM's model as a TPSMM's starting point, and the FOMM-only --widen, are refused.
+        Path fomm = tmp.resolve("fomm");
+        ok("train", "--config", smallConfig().toString(), "--output", fomm.toString(), "--steps", "1", "--batch", "2");
+        CliTest.Run bad = fomm("train", "--config", config.toString(), "--output", tmp.resolve("x").toString(), "--steps", "1",
+                "--init", fomm.resolve("model.fomm4j").toString());
+        assertEquals(1, bad.status());
+        assertTrue(bad.err().contains("holds a FOMM model") && bad.err().strip().lines().count() == 1, bad.err());
+        bad = fomm("train", "--config", config.toString(), "--output", tmp.resolve("y").toString(), "--steps", "1",
+                "--init", out.resolve("model.fomm4j").toString(), "--widen");
+        assertEquals(1, bad.status());
+        assertTrue(bad.err().contains("--widen grows FOMM models only"), bad.err());
+    }
+
     /** Fine-tuning starts from a converted checkpoint (here the face fixture's, 256x256) on a folder of videos (one, of PNG frames). */
     @Test
     void fineTunesAConvertedCheckpointOnAVideoFolder() throws Exception {
