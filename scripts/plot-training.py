@@ -30,6 +30,7 @@ KP15_START = FULL_RES_START + 9074  # run 18 starts (--init --widen) from run 17
 KP25_START = KP15_START + 11501  # run 20 starts (--init --widen) from run 19's last step, again from 0
 KP40_START = KP25_START + 6466  # run 22 starts (--init --widen) from run 21's last step, again from 0
 KP60_START = KP40_START + 5513  # run 24 starts (--init --widen) from run 23's last step, again from 0
+KP80_START = KP60_START + 2929  # run 26 starts (--init --widen) from run 24's last step (not 25's), again from 0
 # (label, log, steps added before this log's step numbers, held-out ratio after the run or None)
 RUNS = [
     ("run 1", "docs/training-creatures-64-separation.csv", 0, 0.71),
@@ -57,6 +58,7 @@ RUNS = [
     ("run 23", "docs/training-creatures-64-full-res-kp40-long.csv", KP40_START, 0.37),
     ("run 24 (60 keypoints)", "docs/training-creatures-64-full-res-kp60.csv", KP60_START, 0.36),
     ("run 25 (model lost)", "docs/training-creatures-64-full-res-kp60-long.csv", KP60_START, 0.36),
+    ("run 26 (80 keypoints)", "docs/training-creatures-64-full-res-kp80.csv", KP80_START, 0.354),
 ]
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (23, 190, 207), (188, 189, 34), (127, 127, 127), (0, 0, 128), (128, 0, 0),
