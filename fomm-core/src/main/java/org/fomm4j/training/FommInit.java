@@ -53,11 +53,7 @@ public final class FommInit {
                 for (int i = 1; i < ws.length; i++) {
                     fanIn *= ws[i];
                 }
-                double bound = 1 / Math.sqrt(fanIn);
-                SplittableRandom r = new SplittableRandom(seed ^ name.hashCode() * 0x9E3779B97F4A7C15L);
-                for (int i = 0; i < n; i++) {
-                    v[i] = (float) ((r.nextDouble() * 2 - 1) * bound);
-                }
+                v = uniformFanIn(name, n, fanIn, seed);
             }
             out.put(name, Tensor.of(v, shape));
             if (name.endsWith(".running_var")) {
@@ -66,6 +62,26 @@ public final class FommInit {
             }
         }
         return StateDict.of(out);
+    }
+
+    /**
+     * PyTorch's default initialization of a convolution's or linear layer's weight and bias
+     * ({@code kaiming_uniform_(a=sqrt(5))}): {@code n} values {@code U(-1/sqrt(fanIn), 1/sqrt(fanIn))}, drawn from
+     * {@code seed} and the tensor's name.
+     */
+    static float[] uniformFanIn(String name, int n, int fanIn, long seed) {
+        double bound = 1 / Math.sqrt(fanIn);
+        SplittableRandom r = random(name, seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) ((r.nextDouble() * 2 - 1) * bound);
+        }
+        return v;
+    }
+
+    /** The random stream of one tensor's initial values. */
+    static SplittableRandom random(String name, long seed) {
+        return new SplittableRandom(seed ^ name.hashCode() * 0x9E3779B97F4A7C15L);
     }
 
     /**

@@ -71,7 +71,7 @@ public final class FommTrainingModel {
     /** {@code KPDetector.forward}: anti-aliased downsampling, hourglass, heatmap softmax, keypoints and jacobians. */
     public Keypoints kpDetector(Tape t, Var image) {
         FommConfig.KpDetector c = config.kpDetector();
-        Var x = ResampleOps.antiAlias(t, image, c.scaleFactor(), blur("kp_detector.down.weight", c.scaleFactor()));
+        Var x = ResampleOps.antiAlias(t, image, c.scaleFactor(), p.antiAliasKernel("kp_detector.down.weight", c.scaleFactor()));
         Var features = hourglass(t, "kp_detector.predictor", x, c.numBlocks());
         Var raw = conv(t, "kp_detector.kp", features, c.pad());
         Var heat = SoftmaxOps.spatial(t, raw, (float) c.temperature());
@@ -131,7 +131,7 @@ public final class FommTrainingModel {
     private Var[] denseMotion(Tape t, Var source, Keypoints kpDriving, Keypoints kpSource) {
         FommConfig.DenseMotion c = config.generator().denseMotion();
         String pre = "generator.dense_motion_network";
-        Var src = ResampleOps.antiAlias(t, source, c.scaleFactor(), blur(pre + ".down.weight", c.scaleFactor()));
+        Var src = ResampleOps.antiAlias(t, source, c.scaleFactor(), p.antiAliasKernel(pre + ".down.weight", c.scaleFactor()));
         int n = src.dim(0), ch = src.dim(1), h = src.dim(2), w = src.dim(3), k = config.numKp();
         // Heatmap representation (eq. 6): zeros for the background, then driving minus source Gaussians.
         Var gd = MotionOps.gaussians(t, kpDriving.value(), h, w, (float) c.kpVariance());
@@ -153,18 +153,6 @@ public final class FommTrainingModel {
         Var occlusion = config.generator().estimateOcclusionMap()
                 ? TensorOps.sigmoid(t, conv(t, pre + ".occlusion", prediction, 3)) : null;
         return new Var[] {mask, deformation, occlusion};
-    }
-
-    /** The blur of a downsampling: the state dict's kernel (the same for every channel) or the computed one. */
-    private float[] blur(String buffer, double scale) {
-        if (scale == 1) {
-            return null;
-        }
-        float[] computed = ResampleOps.gaussianKernel(scale);
-        if (!p.hasBuffer(buffer)) {
-            return computed;
-        }
-        return java.util.Arrays.copyOf(p.buffer(buffer), computed.length);
     }
 
     private Var hourglass(Tape t, String pre, Var x, int numBlocks) {

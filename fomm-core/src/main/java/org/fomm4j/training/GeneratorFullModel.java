@@ -2,7 +2,6 @@ package org.fomm4j.training;
 
 import org.fomm4j.training.autograd.LossOps;
 import org.fomm4j.training.autograd.MotionOps;
-import org.fomm4j.training.autograd.ResampleOps;
 import org.fomm4j.training.autograd.Tape;
 import org.fomm4j.training.autograd.Var;
 
@@ -23,16 +22,12 @@ import org.fomm4j.training.autograd.Var;
 public final class GeneratorFullModel {
     private final FommTrainingModel model;
     private final TrainParams params;
-    private final float[][] pyramidKernels;
+    private final PyramidReconstruction pyramid;
 
     public GeneratorFullModel(FommTrainingModel model, TrainParams params) {
         this.model = model;
         this.params = params;
-        this.pyramidKernels = new float[params.scales().length][];
-        for (int i = 0; i < pyramidKernels.length; i++) {
-            double s = params.scales()[i];
-            pyramidKernels[i] = s == 1 ? null : ResampleOps.gaussianKernel(s);
-        }
+        this.pyramid = new PyramidReconstruction(params);
     }
 
     /**
@@ -56,16 +51,9 @@ public final class GeneratorFullModel {
         FommTrainingModel.Keypoints kpD = model.kpDetector(t, driving);
         FommTrainingModel.Generated gen = model.generator(t, source, kpD, kpS);
 
-        double[] scales = params.scales();
-        Var[] rec = new Var[scales.length];
-        float[] recWeights = new float[scales.length];
-        for (int i = 0; i < scales.length; i++) {
-            Var real = ResampleOps.antiAlias(t, driving, scales[i], pyramidKernels[i]);
-            Var fake = ResampleOps.antiAlias(t, gen.prediction(), scales[i], pyramidKernels[i]);
-            rec[i] = LossOps.meanAbsDiff(t, fake, real);
-            recWeights[i] = (float) params.reconstructionWeights()[i];
-        }
-        Var recLoss = LossOps.weightedSum(t, rec, recWeights);
+        PyramidReconstruction.Terms reconstruction = pyramid.apply(t, gen.prediction(), driving);
+        Var[] rec = reconstruction.perScale();
+        Var recLoss = reconstruction.loss();
 
         Var transformed = null, eqValue = null, eqJac = null, tJac = null;
         FommTrainingModel.Keypoints kpT = null;

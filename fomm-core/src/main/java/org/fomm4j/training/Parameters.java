@@ -127,4 +127,17 @@ public final class Parameters {
         }
         return n;
     }
+
+    /**
+     * The Gaussian blur of an anti-aliased downsampling by {@code scale} ({@code AntiAliasInterpolation2d}):
+     * {@code null} for 1, else the state dict's kernel {@code buffer} (the same for every channel, so its first
+     * channel) when the model has it, else the computed one.
+     */
+    public float[] antiAliasKernel(String buffer, double scale) {
+        if (scale == 1) {
+            return null;
+        }
+        float[] computed = org.fomm4j.training.autograd.ResampleOps.gaussianKernel(scale);
+        return hasBuffer(buffer) ? java.util.Arrays.copyOf(buffer(buffer), computed.length) : computed;
+    }
 }

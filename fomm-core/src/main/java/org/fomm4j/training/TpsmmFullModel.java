@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.fomm4j.training.autograd.LossOps;
-import org.fomm4j.training.autograd.ResampleOps;
 import org.fomm4j.training.autograd.Tape;
 import org.fomm4j.training.autograd.TpsOps;
 import org.fomm4j.training.autograd.Var;
@@ -26,17 +25,13 @@ public final class TpsmmFullModel {
     private final TpsmmTrainingModel model;
     private final TrainParams params;
     private final TpsmmTrainParams tpsmm;
-    private final float[][] pyramidKernels;
+    private final PyramidReconstruction pyramid;
 
     public TpsmmFullModel(TpsmmTrainingModel model, TrainParams params, TpsmmTrainParams tpsmm) {
         this.model = model;
         this.params = params;
         this.tpsmm = tpsmm;
-        this.pyramidKernels = new float[params.scales().length][];
-        for (int i = 0; i < pyramidKernels.length; i++) {
-            double s = params.scales()[i];
-            pyramidKernels[i] = s == 1 ? null : ResampleOps.gaussianKernel(s);
-        }
+        this.pyramid = new PyramidReconstruction(params);
     }
 
     /**
@@ -82,16 +77,9 @@ public final class TpsmmFullModel {
                 tpsmm.dropoutP(epoch) > 0 ? keep : null);
         TpsmmTrainingModel.Generated gen = model.inpainting(t, source, dm);
 
-        double[] scales = params.scales();
-        Var[] rec = new Var[scales.length];
-        float[] recWeights = new float[scales.length];
-        for (int i = 0; i < scales.length; i++) {
-            Var real = ResampleOps.antiAlias(t, driving, scales[i], pyramidKernels[i]);
-            Var fake = ResampleOps.antiAlias(t, gen.prediction(), scales[i], pyramidKernels[i]);
-            rec[i] = LossOps.meanAbsDiff(t, fake, real);
-            recWeights[i] = (float) params.reconstructionWeights()[i];
-        }
-        Var recLoss = LossOps.weightedSum(t, rec, recWeights);
+        PyramidReconstruction.Terms reconstruction = pyramid.apply(t, gen.prediction(), driving);
+        Var[] rec = reconstruction.perScale();
+        Var recLoss = reconstruction.loss();
 
         Var transformed = null, kpT = null, eqValue = null;
         if (transform != null && params.equivarianceValue() != 0) {

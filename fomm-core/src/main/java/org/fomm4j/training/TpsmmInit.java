@@ -35,7 +35,6 @@ public final class TpsmmInit {
             }
             float[] v = new float[n];
             String leaf = name.substring(name.lastIndexOf('.') + 1);
-            SplittableRandom r = new SplittableRandom(seed ^ name.hashCode() * 0x9E3779B97F4A7C15L);
             if (name.endsWith("down.weight")) {
                 float[] k = ResampleOps.gaussianKernel(config.denseMotion().scaleFactor());
                 for (int c = 0; c < shape[0]; c++) {
@@ -56,6 +55,7 @@ public final class TpsmmInit {
                 // zeros
             } else if (shape.length == 4 && name.contains("_encoder.") && !name.contains(".fc.")) {
                 double std = Math.sqrt(2.0 / (shape[0] * shape[2] * shape[3]));
+                SplittableRandom r = FommInit.random(name, seed);
                 for (int i = 0; i < n; i++) {
                     v[i] = (float) (nextGaussian(r) * std);
                 }
@@ -66,10 +66,7 @@ public final class TpsmmInit {
                 for (int i = 1; i < ws.length; i++) {
                     fanIn *= ws[i];
                 }
-                double bound = 1 / Math.sqrt(fanIn);
-                for (int i = 0; i < n; i++) {
-                    v[i] = (float) ((r.nextDouble() * 2 - 1) * bound);
-                }
+                v = FommInit.uniformFanIn(name, n, fanIn, seed);
             }
             out.put(name, Tensor.of(v, shape));
         }

@@ -121,8 +121,8 @@ public final class TpsmmTrainer implements ModelTrainer {
         float[] source = new float[batch * frame], driving = new float[batch * frame];
         long s = step;
         int gap = params.maxFrameGap(step, (long) params.numEpochs() * stepsPerEpoch());
-        Parallel.forEach(batch, i -> data.pair(new SplittableRandom(mix(seed, s, i)), gap, source, driving, i * frame));
-        Random rng = new Random(mix(seed, s, -1));
+        Parallel.forEach(batch, i -> data.pair(new SplittableRandom(Trainer.mix(seed, s, i)), gap, source, driving, i * frame));
+        Random rng = new Random(Trainer.mix(seed, s, -1));
         TpsEquivarianceTransform transform = TpsEquivarianceTransform.random(batch, params.sigmaAffine(), params.sigmaTps(),
                 params.pointsTps(), rng);
         int k1 = config.numTps() + 1;
@@ -176,24 +176,8 @@ public final class TpsmmTrainer implements ModelTrainer {
 
     @Override
     public void restore(Map<String, float[]> optimizer, long step) {
-        adam.load(strip(optimizer, "generator."));
-        adamBg.load(strip(optimizer, "bg_predictor."));
+        adam.load(Trainer.strip(optimizer, "generator."));
+        adamBg.load(Trainer.strip(optimizer, "bg_predictor."));
         this.step = step;
-    }
-
-    private static Map<String, float[]> strip(Map<String, float[]> m, String prefix) {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        m.forEach((k, v) -> {
-            if (k.startsWith(prefix)) {
-                out.put(k.substring(prefix.length()), v);
-            }
-        });
-        return out;
-    }
-
-    private static long mix(long seed, long step, int item) {
-        long z = seed * 0x9E3779B97F4A7C15L + step * 0xBF58476D1CE4E5B9L + item * 0x94D049BB133111EBL;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        return z ^ (z >>> 31);
     }
 }

@@ -90,7 +90,7 @@ public final class TpsmmTrainingModel {
     public DenseMotion denseMotion(Tape t, Var source, Var kpDriving, Var kpSource, Var bg, float[] keep) {
         TpsmmConfig.DenseMotion c = config.denseMotion();
         String pre = "dense_motion_network";
-        Var src = ResampleOps.antiAlias(t, source, c.scaleFactor(), blur(pre + ".down.weight", c.scaleFactor()));
+        Var src = ResampleOps.antiAlias(t, source, c.scaleFactor(), p.antiAliasKernel(pre + ".down.weight", c.scaleFactor()));
         int n = src.dim(0), ch = src.dim(1), h = src.dim(2), w = src.dim(3), k = config.numTps();
         Var gd = MotionOps.gaussians(t, kpDriving, h, w, (float) c.kpVariance());
         Var gs = MotionOps.gaussians(t, kpSource, h, w, (float) c.kpVariance());
@@ -252,18 +252,6 @@ public final class TpsmmTrainingModel {
     private Var batchNorm(Tape t, String pre, Var x) {
         return NormOps.batchNorm(t, x, p.parameter(pre + ".weight"), p.parameter(pre + ".bias"),
                 p.buffer(pre + ".running_mean"), p.buffer(pre + ".running_var"), MOMENTUM, EPS);
-    }
-
-    /** The Gaussian blur of the dense motion network's downsampling: the state dict's kernel or the computed one. */
-    private float[] blur(String buffer, double scale) {
-        if (scale == 1) {
-            return null;
-        }
-        float[] computed = ResampleOps.gaussianKernel(scale);
-        if (!p.hasBuffer(buffer)) {
-            return computed;
-        }
-        return java.util.Arrays.copyOf(p.buffer(buffer), computed.length);
     }
 
     /** TPSMM's {@code Hourglass.forward(mode=1)}: the decoder's outputs (each concatenated with its skip). */

@@ -196,7 +196,8 @@ public final class Trainer implements ModelTrainer {
         return parallel.arenaStats();
     }
 
-    private static long mix(long seed, long step, int item) {
+    /** The seed of item {@code item} of step {@code step} (-1: the step's transform), from the run's seed alone. */
+    static long mix(long seed, long step, int item) {
         long z = seed * 0x9E3779B97F4A7C15L + step * 0xBF58476D1CE4E5B9L + item * 0x94D049BB133111EBL;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         return z ^ (z >>> 31);
@@ -219,7 +220,8 @@ public final class Trainer implements ModelTrainer {
         this.step = step;
     }
 
-    private static Map<String, float[]> strip(Map<String, float[]> m, String prefix) {
+    /** The entries of {@code m} under {@code prefix}, without it. */
+    static Map<String, float[]> strip(Map<String, float[]> m, String prefix) {
         Map<String, float[]> out = new java.util.LinkedHashMap<>();
         m.forEach((k, v) -> {
             if (k.startsWith(prefix)) {

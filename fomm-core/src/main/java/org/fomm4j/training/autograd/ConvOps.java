@@ -60,36 +60,43 @@ public final class ConvOps {
         long macs = (long) n * co * ci * k * k * oh * ow;
         FLOPS.add(2 * macs);
         Var out = t.output(y.data(), new int[] {n, co, oh, ow}, x, w, b);
-        t.record(out, () -> {
-            float[] dy = out.grad();
-            if (b != null && b.requiresGrad()) {
-                float[] db = b.grad();
-                int plane = oh * ow;
-                for (int s = 0; s < n; s++) {
-                    for (int o = 0; o < co; o++) {
-                        double acc = 0;
-                        int base = (s * co + o) * plane;
-                        for (int p = 0; p < plane; p++) {
-                            acc += dy[base + p];
-                        }
-                        db[o] += (float) acc;
-                    }
-                }
-            }
-            if (w.requiresGrad()) {
-                FLOPS.add(2 * macs);
-                weightGradient(x.value(), dy, w.grad(), n, ci, h, wd, co, k, pad, oh, ow);
-            }
-            if (x.requiresGrad()) {
-                FLOPS.add(2 * macs);
-                float[] dx = inputGradient(dy, w.value(), n, ci, co, k, pad, oh, ow);
-                float[] g = x.grad();
-                for (int i = 0; i < g.length; i++) {
-                    g[i] += dx[i];
-                }
-            }
-        });
+        t.record(out, () -> backward(x, w, b, out.grad(), n, ci, h, wd, co, k, pad, oh, ow));
         return out;
+    }
+
+    /**
+     * Adds the gradients of a stride-1 convolution {@code x [N, I, H, W] -> [N, O, oh, ow]} for the output
+     * gradient {@code dy} to those of {@code x}, {@code w} and {@code b} that require one.
+     */
+    private static void backward(Var x, Var w, Var b, float[] dy, int n, int ci, int h, int wd, int co, int k, int pad,
+                                 int oh, int ow) {
+        long macs = (long) n * co * ci * k * k * oh * ow;
+        if (b != null && b.requiresGrad()) {
+            float[] db = b.grad();
+            int plane = oh * ow;
+            for (int s = 0; s < n; s++) {
+                for (int o = 0; o < co; o++) {
+                    double acc = 0;
+                    int base = (s * co + o) * plane;
+                    for (int p = 0; p < plane; p++) {
+                        acc += dy[base + p];
+                    }
+                    db[o] += (float) acc;
+                }
+            }
+        }
+        if (w.requiresGrad()) {
+            FLOPS.add(2 * macs);
+            weightGradient(x.value(), dy, w.grad(), n, ci, h, wd, co, k, pad, oh, ow);
+        }
+        if (x.requiresGrad()) {
+            FLOPS.add(2 * macs);
+            float[] dx = inputGradient(dy, w.value(), n, ci, co, k, pad, oh, ow);
+            float[] g = x.grad();
+            for (int i = 0; i < g.length; i++) {
+                g[i] += dx[i];
+            }
+        }
     }
 
     /**
@@ -136,32 +143,8 @@ public final class ConvOps {
                     }
                 }
             }
-            if (b != null && b.requiresGrad()) {
-                float[] db = b.grad();
-                for (int s = 0; s < n; s++) {
-                    for (int o = 0; o < co; o++) {
-                        double acc = 0;
-                        int base = (s * co + o) * oh * ow;
-                        for (int q = 0; q < oh * ow; q++) {
-                            acc += dy[base + q];
-                        }
-                        db[o] += (float) acc;
-                    }
-                }
-            }
-            long fullMacs = (long) n * co * ci * k * k * fh * fw;
-            if (w.requiresGrad()) {
-                FLOPS.add(2 * fullMacs);
-                weightGradient(x.value(), full, w.grad(), n, ci, h, wd, co, k, pad, fh, fw);
-            }
-            if (x.requiresGrad()) {
-                FLOPS.add(2 * fullMacs);
-                float[] dx = inputGradient(full, w.value(), n, ci, co, k, pad, fh, fw);
-                float[] g = x.grad();
-                for (int i = 0; i < g.length; i++) {
-                    g[i] += dx[i];
-                }
-            }
+            // The zeros between add nothing to the bias's sums.
+            backward(x, w, b, full, n, ci, h, wd, co, k, pad, fh, fw);
         });
         return out;
     }
