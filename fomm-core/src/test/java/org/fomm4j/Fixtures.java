@@ -28,9 +28,10 @@ public final class Fixtures {
             "fomm-vox-small", "fomm4j.fommFixture",
             "tpsmm-vox-small", "fomm4j.tpsmmFixture",
             "fomm-train-small", "fomm4j.trainFixture",
-            "tpsmm-train-small", "fomm4j.tpsmmTrainFixture");
+            "tpsmm-train-small", "fomm4j.tpsmmTrainFixture",
+            "tpsmm-avd-train-small", "fomm4j.avdTrainFixture");
     private static final java.util.Set<String> BUNDLED = java.util.Set.of("fomm-vox-small", "fomm-train-small",
-            "tpsmm-train-small");
+            "tpsmm-train-small", "tpsmm-avd-train-small");
 
     private Fixtures() {
     }

@@ -41,8 +41,15 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--frames", defaultValue = "50", description = "frames per procedural video (default: ${DEFAULT-VALUE})")
     int frames;
 
+    @Option(names = "--mode", defaultValue = "standard",
+            description = "standard (keypoints as detected, the reference protocol) or avd (TPSMM: keypoints from the AVD network) (default: ${DEFAULT-VALUE})")
+    String mode;
+
     @Override
     public Integer call() throws Exception {
+        if (!mode.equals("standard") && !mode.equals("avd")) {
+            throw new IllegalArgumentException("--mode must be 'standard' or 'avd', not '" + mode + "'");
+        }
         if (videos < 1 || frames < 2 || videos > 100_000 || frames > 100_000) {
             throw new IllegalArgumentException("--videos must be 1 to 100000 and --frames 2 to 100000");
         }
@@ -57,11 +64,15 @@ final class EvaluateCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Evaluation.Report r = Evaluation.empty();
         boolean tpsmm = ModelFiles.family(file) == org.fomm4j.io.weights.ModelFamily.TPSMM;
+        if (mode.equals("avd") && !tpsmm) {
+            throw new IllegalArgumentException("--mode avd needs a TPSMM model; " + file + " is a FOMM model");
+        }
+        org.fomm4j.animation.AnimationMode animationMode = org.fomm4j.animation.AnimationMode.parse(mode);
         try (AutoCloseable m = tpsmm ? ModelFiles.loadTpsmm(file) : ModelFiles.loadFomm(file)) {
             int h = tpsmm ? ((TpsmmModel) m).config().frameHeight() : ((FommModel) m).config().frameHeight();
             int w = tpsmm ? ((TpsmmModel) m).config().frameWidth() : ((FommModel) m).config().frameWidth();
             java.util.function.BiFunction<Evaluation.Video, Evaluation.Report, Evaluation.Report> evaluate = tpsmm
-                    ? (video, sum) -> Evaluation.video((TpsmmModel) m, video, sum)
+                    ? (video, sum) -> Evaluation.video((TpsmmModel) m, animationMode, video, sum)
                     : (video, sum) -> Evaluation.video((FommModel) m, video, sum);
             if (data.equals("creatures")) {
                 CreatureDataset d = new CreatureDataset(h, w, 1);

@@ -30,13 +30,17 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue from OUTPUT/checkpoint.fomm4j (exactly where it stopped; the config's train_params may differ, to extend the schedule; refused if OUTPUT has no checkpoint)")
     boolean resume;
 
-    @Option(names = "--init", description = "start from this FOMM weight file (fine-tuning, e.g. a converted official checkpoint); the config's "
+    @Option(names = "--init", description = "start from this weight file of the config's family (fine-tuning, e.g. a converted official checkpoint); the config's "
             + "scale_factor of the keypoint detector or dense motion network may differ from the file's")
     Path init;
 
     @Option(names = "--widen", description = "FOMM only, with --init: grow the init model's generator, keypoint detector and "
             + "dense motion network to the config's wider block_expansion/max_features, and the generator to its num_bottleneck_blocks, predicting exactly what it did; a larger num_kp (up to twice) splits trained keypoints into jittered copies, predicting almost what it did; then train (freeze_batch_norm: true advised)")
     boolean widen;
+
+    @Option(names = "--avd", description = "TPSMM's second stage (reference run.py --mode train_avd): train the AVD network of the "
+            + "--init model (for animate --mode avd) under the config's train_avd_params, every other network frozen")
+    boolean avd;
 
     @Option(names = "--steps", defaultValue = "0", description = "stop after this many steps (default: the config's epochs)")
     long steps;
@@ -68,7 +72,7 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         long[] lastPrint = {0};
         TrainingJob.Result r = TrainingJob.run(new TrainingJob.Options(config, data, output, resume, init, widen, steps, minutes,
-                batch, seed, checkpointMinutes), s -> {
+                batch, seed, checkpointMinutes, avd), s -> {
             long now = System.nanoTime();
             if (now - lastPrint[0] > 10e9 || s.step() <= 3) {
                 lastPrint[0] = now;

@@ -97,6 +97,44 @@ class TrainCliTest {
         assertTrue(bad.err().contains("--widen grows FOMM models only"), bad.err());
     }
 
+    /**
+     * The AVD stage ({@code --avd}) trains the AVD network of a trained TPSMM: its own log, resume (and a resume
+     * that names the wrong stage refused), a model that animates and evaluates in mode avd; without {@code --init}
+     * it is refused in one line.
+     */
+    @Test
+    void trainsTheAvdNetworkOfATrainedTpsmmThenResumesAnimatesAndEvaluates() throws Exception {
+        Path config = tmp.resolve("tpsmm-avd.yaml");
+        Files.writeString(config, Files.readString(CliTest.testdata().resolve("fixtures/tpsmm-train-small/config.yaml"))
+                + "\ntrain_avd_params:\n  num_epochs: 2\n  batch_size: 4\n  epoch_milestones: [1]\n  lr: 1.0e-3\n  random_scale: 0.25\n");
+        Path tps = tmp.resolve("tps"), avd = tmp.resolve("avd");
+        ok("train", "--config", config.toString(), "--output", tps.toString(), "--steps", "1", "--batch", "2");
+        CliTest.Run refused = fomm("train", "--avd", "--config", config.toString(), "--output", avd.toString(), "--steps", "1");
+        assertEquals(1, refused.status());
+        assertTrue(refused.err().contains("--avd needs --init") && refused.err().strip().lines().count() == 1, refused.err());
+        CliTest.Run r = ok("train", "--avd", "--config", config.toString(), "--init", tps.resolve("model.fomm4j").toString(),
+                "--output", avd.toString(), "--steps", "2");
+        assertTrue(r.out().contains("keypoint reconstruction") && r.out().contains("trained 2 steps"), r.out());
+        List<String> log = Files.readAllLines(avd.resolve("log.csv"));
+        assertEquals("step,epoch,loss_rec_kp,learning_rate,seconds,samples_per_second", log.get(0));
+        assertEquals(3, log.size());
+        CliTest.Run wrong = fomm("train", "--config", config.toString(), "--output", avd.toString(), "--steps", "1", "--resume");
+        assertEquals(1, wrong.status());
+        assertTrue(wrong.err().contains("is an AVD training run (add --avd)"), wrong.err());
+        ok("train", "--avd", "--config", config.toString(), "--output", avd.toString(), "--steps", "1", "--resume");
+        log = Files.readAllLines(avd.resolve("log.csv"));
+        assertTrue(log.size() == 4 && log.get(3).startsWith("3,"), "the resumed run continues at step 3: " + log);
+        ok("creatures", "--source", tmp.resolve("s.png").toString(), "--driving", tmp.resolve("d.gif").toString(), "--frames", "3");
+        ok("animate", "--model", avd.resolve("model.fomm4j").toString(), "--mode", "avd", "--source", tmp.resolve("s.png").toString(),
+                "--driving", tmp.resolve("d.gif").toString(), "--output", tmp.resolve("avd.gif").toString());
+        assertTrue(Files.size(tmp.resolve("avd.gif")) > 0);
+        CliTest.Run e = ok("evaluate", "--model", avd.resolve("model.fomm4j").toString(), "--mode", "avd", "--videos", "1", "--frames", "3");
+        assertTrue(e.out().contains("reconstruction L1"), e.out());
+        CliTest.Run fommAvd = fomm("evaluate", "--mode", "avd", "--videos", "1", "--frames", "3");
+        assertEquals(1, fommAvd.status());
+        assertTrue(fommAvd.err().contains("--mode avd needs a TPSMM model"), fommAvd.err());
+    }
+
     /** Fine-tuning starts from a converted checkpoint (here the face fixture's, 256x256) on a folder of videos (one, of PNG frames). */
     @Test
     void fineTunesAConvertedCheckpointOnAVideoFolder() throws Exception {

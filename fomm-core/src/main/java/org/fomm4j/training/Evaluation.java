@@ -96,8 +96,18 @@ public final class Evaluation {
      * TPSMM, with the background predictor when the model has one; the motion is TPSMM's optical flow.
      */
     public static Report video(TpsmmModel model, Video v, Report sum) {
+        return video(model, AnimationMode.STANDARD, v, sum);
+    }
+
+    /**
+     * As {@link #video(TpsmmModel, Video, Report)} in {@code mode}: {@link AnimationMode#AVD} drives the source by
+     * the AVD network's keypoints ({@code avd_network(kp_source, kp_driving)}) instead of the detected ones, which
+     * on a video of the source's own identity should lose little against {@code standard}: how much it loses is
+     * how much identity the AVD network's rebuilt pose leaks or drops.
+     */
+    public static Report video(TpsmmModel model, AnimationMode mode, Video v, Report sum) {
         int h = model.config().frameHeight(), w = model.config().frameWidth();
-        try (TpsmmAnimator a = new TpsmmAnimator(model, Tensor.of(v.frame(0), 1, 3, h, w), AnimationMode.STANDARD,
+        try (TpsmmAnimator a = new TpsmmAnimator(model, Tensor.of(v.frame(0), 1, 3, h, w), mode,
                 model.bgPredictor() != null)) {
             return video(a.kpSource().data(), driving -> {
                 TpsmmAnimator.Frame f = a.animateDetailed(driving);

@@ -102,7 +102,9 @@ class TpsmmBackwardProperties {
         Var a = GradientCheck.random(rng, true, 0.3, n, 6);
         Var b = GradientCheck.random(rng, true, 0.3, n, 6);
         GradientCheck.check("affine grid", in -> TpsOps.affineGrid(GradientCheck.tape(), in[0], h, h + 2), new Var[] {a}, 0.25, RTOL, 1e-3, seed);
-        // |I - A B| has kinks where an entry crosses 0; a small step stays on one side for random matrices.
+        // |I - A B| has kinks where an entry crosses 0: a finite difference across one measures half a slope, so
+        // the property holds where every entry (of either product order) is 10x further from 0 than the step moves it.
+        net.jqwik.api.Assume.that(minAbsEntry(a.value(), b.value(), n) > 1e-3 && minAbsEntry(b.value(), a.value(), n) > 1e-3);
         GradientCheck.check("background loss", in -> TpsOps.backgroundConsistency(GradientCheck.tape(), in[0], in[1]),
                 new Var[] {a, b}, 1e-4, RTOL, 2e-3, seed);
     }
@@ -136,5 +138,19 @@ class TpsmmBackwardProperties {
         TpsEquivarianceTransform t = TpsEquivarianceTransform.random(n, 0.2, 0.2, 5, rng);
         Var kp = GradientCheck.random(rng, true, 0.6, n, p, 2);
         GradientCheck.check("tps equivariance warp", in -> t.warpCoordinates(GradientCheck.tape(), in[0]), new Var[] {kp}, 1e-3, RTOL, 2e-3, seed);
+    }
+
+    /** The smallest |entry| of {@code I - A B} over the first two rows of each sample's 3x3 product. */
+    static double minAbsEntry(float[] a, float[] b, int n) {
+        double min = Double.MAX_VALUE;
+        for (int s = 0; s < n; s++) {
+            for (int i = 0; i < 2; i++) {
+                for (int j = 0; j < 3; j++) {
+                    double v = a[s * 6 + i * 3] * b[s * 6 + j] + a[s * 6 + i * 3 + 1] * b[s * 6 + 3 + j] + (j == 2 ? a[s * 6 + i * 3 + 2] : 0);
+                    min = Math.min(min, Math.abs((i == j ? 1 : 0) - v));
+                }
+            }
+        }
+        return min;
     }
 }

@@ -1,7 +1,17 @@
 package org.fomm4j.training.autograd;
 
-/** {@code nn.Linear}: {@code y = x W^T + b} with its backward pass (ResNet-18's {@code fc}). */
+import org.fomm4j.kernels.Parallel;
+
+/**
+ * {@code nn.Linear}: {@code y = x W^T + b} with its backward pass (ResNet-18's {@code fc}, the AVD network's
+ * MLPs). All three products run on {@link org.fomm4j.kernels.Kernels#gemmTN} ({@code C += A^T B}), split by
+ * column blocks over the pool: forward {@code y = (x^T)^T W^T}, weight gradient {@code dW = dY^T x} and input
+ * gradient {@code dx = (dY^T)^T W}; the transposes they need are of the small operands.
+ */
 public final class LinearOps {
+    /** Columns per parallel block: a multiple of every vector width. */
+    private static final int BLOCK = 64;
+
     private LinearOps() {
     }
 
@@ -21,15 +31,13 @@ public final class LinearOps {
             b.requireShape("linear bias", out);
         }
         float[] xv = x.value(), wv = w.value(), y = new float[n * out];
-        for (int s = 0; s < n; s++) {
-            for (int o = 0; o < out; o++) {
-                float acc = 0;
-                for (int i = 0; i < in; i++) {
-                    acc += xv[s * in + i] * wv[o * in + i];
-                }
-                y[s * out + o] = acc + (b == null ? 0f : b.value()[o]);
+        if (b != null) {
+            for (int s = 0; s < n; s++) {
+                System.arraycopy(b.value(), 0, y, s * out, out);
             }
         }
+        gemmTN(transpose(xv, n, in), n, transpose(wv, out, in), out, in, y);
+        ConvOps.countFlops(2L * n * in * out);
         Var r = t.output(y, new int[] {n, out}, x, w, b);
         t.record(r, () -> {
             float[] dy = r.grad();
@@ -42,28 +50,31 @@ public final class LinearOps {
                 }
             }
             if (w.requiresGrad()) {
-                float[] dw = w.grad();
-                for (int o = 0; o < out; o++) {
-                    for (int s = 0; s < n; s++) {
-                        float g = dy[s * out + o];
-                        for (int i = 0; i < in; i++) {
-                            dw[o * in + i] += g * xv[s * in + i];
-                        }
-                    }
-                }
+                ConvOps.countFlops(2L * n * in * out);
+                gemmTN(dy, out, xv, in, n, w.grad());
             }
             if (x.requiresGrad()) {
-                float[] dx = x.grad();
-                for (int s = 0; s < n; s++) {
-                    for (int o = 0; o < out; o++) {
-                        float g = dy[s * out + o];
-                        for (int i = 0; i < in; i++) {
-                            dx[s * in + i] += g * wv[o * in + i];
-                        }
-                    }
-                }
+                ConvOps.countFlops(2L * n * in * out);
+                gemmTN(transpose(dy, n, out), n, wv, in, out, x.grad());
             }
         });
         return r;
+    }
+
+    /** {@code c[m x n] += a^T b}, {@code a} {@code q x m}, {@code b} {@code q x n}, column blocks in parallel. */
+    private static void gemmTN(float[] a, int m, float[] b, int n, int q, float[] c) {
+        int blocks = (n + BLOCK - 1) / BLOCK;
+        Parallel.forEach(blocks, k -> ConvOps.K.gemmTN(a, m, b, n, q, c, k * BLOCK, Math.min(n, (k + 1) * BLOCK)));
+    }
+
+    /** {@code [rows, cols] -> [cols, rows]}. */
+    private static float[] transpose(float[] a, int rows, int cols) {
+        float[] t = new float[a.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = a[r * cols + c];
+            }
+        }
+        return t;
     }
 }

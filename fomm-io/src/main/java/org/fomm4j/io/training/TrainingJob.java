@@ -14,6 +14,8 @@ import org.fomm4j.config.ConfigException;
 import org.fomm4j.config.FommConfig;
 import org.fomm4j.config.TpsmmConfig;
 import org.fomm4j.config.YamlConfig;
+import org.fomm4j.training.AvdTrainParams;
+import org.fomm4j.training.AvdTrainer;
 import org.fomm4j.training.FommInit;
 import org.fomm4j.training.ModelTrainer;
 import org.fomm4j.training.ModelWidening;
@@ -44,11 +46,21 @@ import org.fomm4j.weights.StateDict;
  * {@code widen} the config's generator, keypoint detector and dense motion network may be wider than the
  * file's, its generator bottleneck deeper and its num_kp larger (trained keypoints split, {@link org.fomm4j.training.KeypointSplitting}), which is grown to them first
  * ({@link ModelWidening}: the same predictions, new channels to train).
+ *
+ * <p>With {@code avd} it runs TPSMM's second stage instead ({@link AvdTrainer}, the reference's
+ * {@code run.py --mode train_avd}): the AVD network of a trained TPSMM ({@code init}) learns from its frozen
+ * keypoint detector under {@code train_avd_params}; the checkpoint records the stage ({@code training_stage: avd}),
+ * and {@code resume} must name the same stage.
  */
 public final class TrainingJob {
     /** Settings; {@code steps} or {@code minutes} bound the run (0: the config's epochs). */
     public record Options(Path config, String data, Path output, boolean resume, Path init, boolean widen, long steps,
-                          double minutes, int batch, long seed, double checkpointMinutes) {
+                          double minutes, int batch, long seed, double checkpointMinutes, boolean avd) {
+        /** The first training stage (FOMM, or TPSMM's networks), not TPSMM's AVD stage. */
+        public Options(Path config, String data, Path output, boolean resume, Path init, boolean widen, long steps,
+                       double minutes, int batch, long seed, double checkpointMinutes) {
+            this(config, data, output, resume, init, widen, steps, minutes, batch, seed, checkpointMinutes, false);
+        }
     }
 
     /** How a run ended. */
@@ -89,7 +101,18 @@ public final class TrainingJob {
         boolean tpsmm = isTpsmm(YamlConfig.parse(yaml));
         FommConfig config = tpsmm ? null : FommConfig.fromTree(YamlConfig.parse(yaml));
         TpsmmConfig tpsmmConfig = tpsmm ? TpsmmConfig.fromTree(YamlConfig.parse(yaml)) : null;
-        TrainParams params = TrainParams.fromTree(YamlConfig.parse(yaml));
+        if (o.avd() && !tpsmm) {
+            throw new ConfigException("--avd trains the AVD network of a TPSMM; " + o.config() + " is a FOMM config");
+        }
+        if (o.avd() && !o.resume() && o.init() == null) {
+            throw new ConfigException("--avd needs --init MODEL (a trained TPSMM, whose keypoint detector the AVD network learns "
+                    + "from) or --resume");
+        }
+        if (o.avd() && o.widen()) {
+            throw new ConfigException("--widen grows FOMM models only");
+        }
+        TrainParams params = o.avd() ? null : TrainParams.fromTree(YamlConfig.parse(yaml));
+        AvdTrainParams avdParams = o.avd() ? AvdTrainParams.fromTree(YamlConfig.parse(yaml)) : null;
         Path checkpoint = o.output().resolve("checkpoint.fomm4j"), modelFile = o.output().resolve("model.fomm4j");
         Path log = o.output().resolve("log.csv");
         if (o.resume() && !Files.isRegularFile(checkpoint)) {
@@ -110,6 +133,11 @@ public final class TrainingJob {
             if (!(tpsmm ? tpsmmConfig : config).equals(trained)) {
                 throw new ConfigException("--resume: " + checkpoint + " was trained with another model_params or frame_shape than "
                         + o.config());
+            }
+            String stage = resumed.metadata().getOrDefault("training_stage", "networks");
+            if (stage.equals("avd") != o.avd()) {
+                throw new ConfigException("--resume: " + checkpoint + (o.avd() ? " is not an AVD training run (leave out --avd)"
+                        : " is an AVD training run (add --avd)"));
             }
             initial = resumed.model();
         } else if (o.init() != null) {
@@ -140,9 +168,9 @@ public final class TrainingJob {
             org.fomm4j.networks.fomm.FommModel.create(config, initial).close();
         }
         TrainingData data = tpsmm ? data(o.data(), tpsmmConfig.frameHeight(), tpsmmConfig.frameWidth()) : data(o.data(), config);
-        int batch = o.batch() > 0 ? o.batch() : params.batchSize();
+        int batch = o.batch() > 0 ? o.batch() : o.avd() ? avdParams.batchSize() : params.batchSize();
         long seed = resumed != null ? Long.parseLong(resumed.metadata().getOrDefault("training_seed", "0")) : o.seed();
-        ModelTrainer trainer = tpsmm
+        ModelTrainer trainer = o.avd() ? new AvdTrainer(tpsmmConfig, avdParams, parameters, data, seed, batch) : tpsmm
                 ? new TpsmmTrainer(tpsmmConfig, params, TpsmmTrainParams.fromTree(YamlConfig.parse(yaml)), parameters, data, seed,
                         batch, Trainer.defaultShards(batch))
                 : new Trainer(config, params, parameters, data, seed, batch);
@@ -151,7 +179,8 @@ public final class TrainingJob {
         } else {
             Files.writeString(log, trainer.logHeader() + "\n", StandardCharsets.UTF_8);
         }
-        long endStep = o.steps() > 0 ? trainer.step() + o.steps() : params.numEpochs() * trainer.stepsPerEpoch();
+        long endStep = o.steps() > 0 ? trainer.step() + o.steps()
+                : (o.avd() ? avdParams.numEpochs() : params.numEpochs()) * trainer.stepsPerEpoch();
         long start = System.nanoTime();
         long deadline = o.minutes() > 0 ? start + (long) (o.minutes() * 60e9) : Long.MAX_VALUE;
         Map<String, String> meta = new LinkedHashMap<>();
@@ -160,6 +189,9 @@ public final class TrainingJob {
         meta.put("training_seed", Long.toString(seed));
         meta.put("training_data", o.data());
         meta.put("training_batch", Integer.toString(batch));
+        if (o.avd()) {
+            meta.put("training_stage", "avd");
+        }
         // Ctrl-C or a plain kill (SIGINT, SIGTERM) ends the run after the current step with a checkpoint, as
         // the end of the schedule does; a second one ends the process at once.
         try (StopOnSignal stop = new StopOnSignal()) {
