@@ -11,6 +11,7 @@ import java.util.concurrent.Future;
 import org.fomm4j.kernels.Parallel;
 import org.fomm4j.tensor.FrameArena;
 import org.fomm4j.training.autograd.BatchShards;
+import org.fomm4j.training.autograd.ConvOps;
 import org.fomm4j.training.autograd.Tape;
 import org.fomm4j.training.autograd.Var;
 
@@ -100,19 +101,23 @@ final class DataParallelStep {
             };
             tasks[i] = shards == 1 ? body : () -> Parallel.serially(body);
         }
-        List<Future<?>> running = new ArrayList<>();
-        for (int i = 1; i < shards; i++) {
-            running.add(threads.submit(tasks[i]));
-        }
-        tasks[0].run();
-        for (Future<?> f : running) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("training step interrupted", e);
-            } catch (ExecutionException e) {
-                throw new IllegalStateException(e.getCause());
+        // Each layer's convolution is built once for all shards and passes of the step (the weights stand still
+        // until the optimizer's step, after this).
+        try (ConvOps.Scope convs = ConvOps.shareBuiltConvolutions()) {
+            List<Future<?>> running = new ArrayList<>();
+            for (int i = 1; i < shards; i++) {
+                running.add(threads.submit(tasks[i]));
+            }
+            tasks[0].run();
+            for (Future<?> f : running) {
+                try {
+                    f.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("training step interrupted", e);
+                } catch (ExecutionException e) {
+                    throw new IllegalStateException(e.getCause());
+                }
             }
         }
         // The first real failure, not the aborts it caused in the other shards.

@@ -1,6 +1,8 @@
 package org.fomm4j.training.autograd;
 
+import java.util.concurrent.ConcurrentHashMap;
 import org.fomm4j.kernels.Activation;
+import org.fomm4j.kernels.Conv2d;
 import org.fomm4j.kernels.ConvSpec;
 import org.fomm4j.kernels.ConvWeightGradient;
 import org.fomm4j.kernels.KernelProvider;
@@ -31,6 +33,45 @@ public final class ConvOps {
     private ConvOps() {
     }
 
+    /** An open {@link #shareBuiltConvolutions} scope; closing it drops what it built. */
+    public interface Scope extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** A convolution as built from one weight array (by identity) and bias array, or its transposed-flipped twin. */
+    private record Built(float[] weight, float[] bias, ConvSpec spec, boolean transposed) {
+    }
+
+    /** The convolutions built in the open {@link #shareBuiltConvolutions} scope, or null outside one. */
+    private static volatile ConcurrentHashMap<Built, Conv2d> shared;
+
+    /**
+     * Opens a scope in which every convolution is built (weights transformed to the Winograd domain or packed
+     * for the GEMM tiles) once per weight array and reused: by the shards of a data-parallel step, by the three
+     * keypoint-detector passes of a TPSMM step, by every input gradient of a layer. Training rebuilt them at
+     * every use, because the weights change every step: 19% of a TPSMM step's samples were weight transforms
+     * and packing (JFR, run tps2). The weights must not change in place while it is open (the optimizer steps
+     * after it closes; finite-difference checks, which perturb weights, run outside one).
+     *
+     * @throws IllegalStateException if a scope is already open
+     */
+    public static Scope shareBuiltConvolutions() {
+        synchronized (ConvOps.class) {
+            if (shared != null) {
+                throw new IllegalStateException("a shared-convolution scope is already open");
+            }
+            shared = new ConcurrentHashMap<>();
+        }
+        return () -> shared = null;
+    }
+
+    /** {@code K.conv2d(spec, w, b)}, shared within an open scope. */
+    private static Conv2d conv(ConvSpec spec, float[] w, float[] b) {
+        ConcurrentHashMap<Built, Conv2d> cache = shared;
+        return cache == null ? K.conv2d(spec, w, b) : cache.computeIfAbsent(new Built(w, b, spec, false), k -> K.conv2d(spec, w, b));
+    }
+
     /** Counts {@code flops} convolution FLOPs done outside {@link #conv2d} (the fused jacobian head). */
     static void countFlops(long flops) {
         FLOPS.add(flops);
@@ -55,7 +96,7 @@ public final class ConvOps {
         }
         ConvSpec spec = ConvSpec.of(ci, co, k, pad);
         int oh = spec.outH(h), ow = spec.outW(wd);
-        Tensor y = K.conv2d(spec, w.value(), b == null ? null : b.value())
+        Tensor y = conv(spec, w.value(), b == null ? null : b.value())
                 .apply(Tensor.of(x.value(), n, ci, h, wd), Activation.NONE);
         long macs = (long) n * co * ci * k * k * oh * ow;
         FLOPS.add(2 * macs);
@@ -127,7 +168,7 @@ public final class ConvOps {
         }
         ConvSpec spec = new ConvSpec(ci, co, k, k, stride, pad, pad, 1);
         int oh = spec.outH(h), ow = spec.outW(wd);
-        Tensor y = K.conv2d(spec, w.value(), b == null ? null : b.value())
+        Tensor y = conv(spec, w.value(), b == null ? null : b.value())
                 .apply(Tensor.of(x.value(), n, ci, h, wd), Activation.NONE);
         long macs = (long) n * co * ci * k * k * oh * ow;
         FLOPS.add(2 * macs);
@@ -151,18 +192,12 @@ public final class ConvOps {
 
     /** {@code conv(dY, flip(W)^T, pad k-1-pad)}: {@code [N, I, H, W]}. */
     static float[] inputGradient(float[] dy, float[] w, int n, int ci, int co, int k, int pad, int oh, int ow) {
-        float[] wt = new float[w.length];
-        int kk = k * k;
-        for (int o = 0; o < co; o++) {
-            for (int i = 0; i < ci; i++) {
-                int src = (o * ci + i) * kk, dst = (i * co + o) * kk;
-                for (int q = 0; q < kk; q++) {
-                    wt[dst + q] = w[src + kk - 1 - q];
-                }
-            }
-        }
         int tp = k - 1 - pad;
-        float[] full = K.conv2d(ConvSpec.of(co, ci, k, Math.max(tp, 0)), wt, null)
+        ConvSpec spec = ConvSpec.of(co, ci, k, Math.max(tp, 0));
+        ConcurrentHashMap<Built, Conv2d> cache = shared;
+        Conv2d conv = cache == null ? transposed(spec, w, ci, co, k)
+                : cache.computeIfAbsent(new Built(w, null, spec, true), key -> transposed(spec, w, ci, co, k));
+        float[] full = conv
                 .apply(Tensor.of(dy, n, co, oh, ow), Activation.NONE).data();
         if (tp >= 0) {
             return full;
@@ -176,6 +211,21 @@ public final class ConvOps {
             }
         }
         return dx;
+    }
+
+    /** The convolution with {@code w [co, ci, k, k]} transposed ({@code O <-> I}) and flipped. */
+    private static Conv2d transposed(ConvSpec spec, float[] w, int ci, int co, int k) {
+        float[] wt = new float[w.length];
+        int kk = k * k;
+        for (int o = 0; o < co; o++) {
+            for (int i = 0; i < ci; i++) {
+                int src = (o * ci + i) * kk, dst = (i * co + o) * kk;
+                for (int q = 0; q < kk; q++) {
+                    wt[dst + q] = w[src + kk - 1 - q];
+                }
+            }
+        }
+        return K.conv2d(spec, wt, null);
     }
 
     /** {@link ConvWeightGradient#accumulate} on this package's kernels. */
