@@ -37,7 +37,7 @@ import org.fomm4j.training.data.TrainingData;
  * the data the uninterrupted one would.
  */
 public final class AvdTrainer implements ModelTrainer {
-    /** Frames per keypoint-detector call: bounds the activations of a batch at large frame sizes. */
+    /** Pairs per keypoint-detector call: bounds the frames and activations held at once. */
     private static final int DETECT_CHUNK = 32;
 
     private final TpsmmConfig config;
@@ -108,18 +108,24 @@ public final class AvdTrainer implements ModelTrainer {
         return parameters;
     }
 
-    /** Keypoints of {@code frames} ({@code count} frames of {@code [3, H, W]}) by the frozen detector: {@code [count, P, 2]}. */
-    private float[] detect(float[] frames, int count) {
-        int h = config.frameHeight(), w = config.frameWidth(), frame = 3 * h * w, points = config.numTps() * 5;
+    /**
+     * The keypoints of step {@code s}'s pairs by the frozen detector, {@code [batch, P, 2]} each for the sources and
+     * the driving frames. Pairs are drawn and detected {@link #DETECT_CHUNK} at a time, so memory does not grow
+     * with the batch (a batch of 256 at 256x256 would be 400 MB of frames).
+     */
+    private float[][] keypoints(long s) {
+        int h = config.frameHeight(), w = config.frameWidth(), frame = 3 * h * w, kpSize = config.numTps() * 5 * 2;
         TpsmmKpDetector detector = detectorModel.kpDetector();
-        float[] kp = new float[count * points * 2];
-        for (int from = 0; from < count; from += DETECT_CHUNK) {
-            int n = Math.min(DETECT_CHUNK, count - from);
-            float[] chunk = java.util.Arrays.copyOfRange(frames, from * frame, (from + n) * frame);
-            float[] k = detector.detect(Tensor.of(chunk, n, 3, h, w)).toArray();
-            System.arraycopy(k, 0, kp, from * points * 2, k.length);
+        float[] kpSource = new float[batch * kpSize], kpDriving = new float[batch * kpSize];
+        for (int from = 0; from < batch; from += DETECT_CHUNK) {
+            int n = Math.min(DETECT_CHUNK, batch - from), first = from;
+            float[] source = new float[n * frame], driving = new float[n * frame];
+            Parallel.forEach(n, i -> data.pair(new SplittableRandom(Trainer.mix(seed, s, first + i)), TrainParams.UNLIMITED_GAP,
+                    source, driving, i * frame));
+            System.arraycopy(detector.detect(Tensor.of(source, n, 3, h, w)).toArray(), 0, kpSource, from * kpSize, n * kpSize);
+            System.arraycopy(detector.detect(Tensor.of(driving, n, 3, h, w)).toArray(), 0, kpDriving, from * kpSize, n * kpSize);
         }
-        return kp;
+        return new float[][] {kpSource, kpDriving};
     }
 
     /** Runs one training step. */
@@ -128,17 +134,9 @@ public final class AvdTrainer implements ModelTrainer {
         int epoch = epoch();
         double lr = params.lr() * params.lrFactor(epoch);
         adam.setLearningRate(lr);
-        int h = data.frameHeight(), w = data.frameWidth(), frame = 3 * h * w;
-        float[] frames = new float[2 * batch * frame];
         long s = step;
-        // Sources in the first half, their driving frames in the second: one detector pass for both.
-        float[] driving = new float[batch * frame];
-        Parallel.forEach(batch, i -> data.pair(new SplittableRandom(Trainer.mix(seed, s, i)), TrainParams.UNLIMITED_GAP,
-                frames, driving, i * frame));
-        System.arraycopy(driving, 0, frames, batch * frame, batch * frame);
-        float[] kp = detect(frames, 2 * batch);
-        int size = batch * config.numTps() * 5 * 2;
-        float[] kpSource = java.util.Arrays.copyOfRange(kp, 0, size), kpDriving = java.util.Arrays.copyOfRange(kp, size, 2 * size);
+        float[][] kp = keypoints(s);
+        float[] kpSource = kp[0], kpDriving = kp[1];
         Random rng = new Random(Trainer.mix(seed, s, -1));
         float[] theta = new float[2 * batch];
         for (int i = 0; i < theta.length; i++) {
