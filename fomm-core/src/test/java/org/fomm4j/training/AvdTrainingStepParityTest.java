@@ -142,9 +142,9 @@ class AvdTrainingStepParityTest {
                 worst = Math.max(worst, Math.max(Math.abs(sum - stats.get(0)) / Math.sqrt(ours.length), Math.abs(abs - stats.get(1)) / ours.length));
             }
             boolean exactZero = exactlyZero(name);
-            double bound = exactZero ? 1e-5 * maxAbs(gradients.get(name.replace(".bias", ".weight"))) : 1e-4 * max;
+            double bound = exactZero ? 1e-5 * TpsmmTrainingStepParityTest.maxAbs(gradients.get(name.replace(".bias", ".weight"))) : 1e-4 * max;
             if (exactZero) {
-                worst = maxAbs(ours);
+                worst = TpsmmTrainingStepParityTest.maxAbs(ours);
             }
             if (Boolean.getBoolean("fomm4j.parity.report")) {
                 System.out.printf("grad %s: %.3g off (%.3g of the largest %.3g)%n", name, worst, worst / max, max);
@@ -216,13 +216,5 @@ class AvdTrainingStepParityTest {
     /** A bias feeding a BatchNorm: hidden layers 0, 3, 6 of each MLP, and 9 of both encoders (into the decoder's first). */
     static boolean exactlyZero(String name) {
         return name.endsWith(".bias") && (name.matches(".*\\.[036]\\.bias") || name.matches(".*_encoder\\.9\\.bias"));
-    }
-
-    static double maxAbs(float[] a) {
-        double m = 0;
-        for (float v : a) {
-            m = Math.max(m, Math.abs(v));
-        }
-        return m;
     }
 }
