@@ -92,11 +92,6 @@ public final class AvdTrainer implements ModelTrainer {
         return step;
     }
 
-    @Override
-    public int epoch() {
-        return (int) (step / stepsPerEpoch());
-    }
-
     /** The reference's DataLoader with {@code drop_last}: {@code num_repeats * videos / batch} steps, at least 1. */
     @Override
     public long stepsPerEpoch() {

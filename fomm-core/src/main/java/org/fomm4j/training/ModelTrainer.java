@@ -12,7 +12,10 @@ public interface ModelTrainer {
 
     long step();
 
-    int epoch();
+    /** The epoch the next step belongs to: {@code step() / stepsPerEpoch()}. */
+    default int epoch() {
+        return (int) (step() / stepsPerEpoch());
+    }
 
     long stepsPerEpoch();
 

@@ -92,11 +92,6 @@ public final class TpsmmTrainer implements ModelTrainer {
     }
 
     @Override
-    public int epoch() {
-        return (int) (step / stepsPerEpoch());
-    }
-
-    @Override
     public long stepsPerEpoch() {
         return Math.max(1, ((long) params.numRepeats() * data.videos() + batch - 1) / batch);
     }

@@ -154,11 +154,6 @@ public final class Trainer implements ModelTrainer {
         return params.maxFrameGap(step, (long) params.numEpochs() * stepsPerEpoch());
     }
 
-    @Override
-    public int epoch() {
-        return (int) (step / stepsPerEpoch());
-    }
-
     /** Runs one training step. */
     public StepResult trainStep() {
         long t0 = System.nanoTime();

@@ -12,7 +12,6 @@ import java.util.SplittableRandom;
 import org.fomm4j.Fixtures;
 import org.fomm4j.config.TpsmmConfig;
 import org.fomm4j.tensor.Tensor;
-import org.fomm4j.training.autograd.Var;
 import org.fomm4j.training.data.TrainingData;
 import org.fomm4j.weights.StateDict;
 import org.junit.jupiter.api.BeforeAll;
