@@ -38,8 +38,10 @@ def read_weights(path):
         if name.startswith('__pad__.') or name.startswith('optimizer.'):
             continue
         a, b = e['data_offsets']
-        dtype = {'F32': np.float32, 'I64': np.int64}[e['dtype']]
-        tensors[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=dtype).reshape(e['shape']).copy())
+        dtype = {'F32': np.float32, 'F16': np.float16, 'I64': np.int64}[e['dtype']]
+        v = np.frombuffer(data[a:b], dtype=dtype).reshape(e['shape'])
+        # float16 weights (fomm compact) are widened as fomm4j widens them: the model computes in float32.
+        tensors[name] = torch.from_numpy(v.astype(np.float32) if dtype == np.float16 else v.copy())
     return meta, tensors
 
 

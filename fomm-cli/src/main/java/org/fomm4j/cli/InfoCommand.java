@@ -39,6 +39,8 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("config:     %s%n", meta.getOrDefault("config_file", "(embedded)"));
             out.printf("parameters: %,d values in %d tensors%n", total, wf.stateDict().size());
             perNetwork.forEach((k, v) -> out.printf("  %-22s %,12d values, %3d tensors%n", k, v[1], v[0]));
+            long half = wf.stateDict().names().stream().filter(n -> wf.dtype(n).equals("F16")).count();
+            out.printf("storage:    %s%n", half == 0 ? "float32" : "float16 weights in " + half + " tensors (fomm compact), the rest float32");
             if (meta.containsKey("training_step")) {
                 // Written by fomm train: no source checkpoint, a training history instead.
                 out.printf("trained:    %s steps (epoch %s), batch %s, on %s, seed %s%n", meta.get("training_step"),

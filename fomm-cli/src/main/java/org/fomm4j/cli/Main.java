@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "fomm", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
         description = "Image animation with the First Order Motion Model and the Thin-Plate Spline Motion Model, in pure Java.",
-        subcommands = {AnimateCommand.class, TrainCommand.class, EvaluateCommand.class, CreaturesCommand.class, CropCommand.class, ConvertCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {AnimateCommand.class, TrainCommand.class, EvaluateCommand.class, CreaturesCommand.class, CropCommand.class, ConvertCommand.class, CompactCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Held so the level set on it sticks (loggers are weakly referenced). */
     private static final java.util.logging.Logger ROOT_LOGGER = java.util.logging.Logger.getLogger("org.fomm4j");

@@ -23,7 +23,8 @@ import org.fomm4j.weights.StateDict;
 /**
  * Our weight file, memory-mapped (see {@link WeightFileWriter} for the layout). Opening maps the file
  * in a shared {@link Arena} and checks the header; float32 tensors are {@link MemorySegment} slices of
- * the mapping (nothing is copied), int64 buffers are converted to small heap tensors.
+ * the mapping (nothing is copied); float16 tensors (written by {@link HalfPrecision}) are widened to
+ * float32 heap tensors once, at open; int64 buffers are converted to small heap tensors.
  * {@link #close()} unmaps: tensors from {@link #stateDict()} must not be used afterwards (build the
  * model first; building packs what it needs).
  *
@@ -33,19 +34,22 @@ import org.fomm4j.weights.StateDict;
  */
 public final class WeightFile implements AutoCloseable {
     private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Path path;
     private final Arena arena;
     private final Map<String, String> metadata;
     private final Map<String, Tensor> tensors;
+    private final Map<String, String> dtypes;
     private boolean closed;
 
-    private WeightFile(Path path, Arena arena, Map<String, String> metadata, Map<String, Tensor> tensors) {
+    private WeightFile(Path path, Arena arena, Map<String, String> metadata, Map<String, Tensor> tensors, Map<String, String> dtypes) {
         this.path = path;
         this.arena = arena;
         this.metadata = metadata;
         this.tensors = tensors;
+        this.dtypes = dtypes;
     }
 
     /**
@@ -84,6 +88,7 @@ public final class WeightFile implements AutoCloseable {
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
             Map<String, Tensor> tensors = new LinkedHashMap<>();
+            Map<String, String> dtypes = new LinkedHashMap<>();
             java.util.TreeMap<Long, long[]> ranges = new java.util.TreeMap<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
@@ -129,6 +134,7 @@ public final class WeightFile implements AutoCloseable {
                 long begin = offs.get(0).asLong(), end = offs.get(1).asLong();
                 int es = switch (dtype) {
                     case "F32" -> 4;
+                    case "F16" -> 2;
                     case "I64" -> 8;
                     default -> throw new WeightFileException("model file " + path + ": tensor " + name + " has unsupported dtype " + dtype);
                 };
@@ -140,6 +146,7 @@ public final class WeightFile implements AutoCloseable {
                             + (dataStart + end) + " of " + size);
                 }
                 MemorySegment slice = all.asSlice(dataStart + begin, end - begin);
+                dtypes.put(name, dtype);
                 if (es == 4) {
                     long bad = 0;
                     for (long i = 0; i < n; i++) {
@@ -152,6 +159,21 @@ public final class WeightFile implements AutoCloseable {
                                 + " non-finite values (NaN or infinity)");
                     }
                     tensors.put(name, Tensor.ofSegment(slice, shape));
+                } else if (es == 2) {
+                    // Half-precision weights (fomm compact) are widened once here; the kernels read float32.
+                    float[] v = new float[Math.toIntExact(n)];
+                    long bad = 0;
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = Float.float16ToFloat(slice.getAtIndex(LE_SHORT, i));
+                        if (!Float.isFinite(v[i])) {
+                            bad++;
+                        }
+                    }
+                    if (bad > 0) {
+                        throw new WeightFileException("model file " + path + ": tensor " + name + " has " + bad
+                                + " non-finite values (NaN or infinity)");
+                    }
+                    tensors.put(name, Tensor.of(v, shape));
                 } else {
                     float[] v = new float[(int) n];
                     for (int i = 0; i < n; i++) {
@@ -167,7 +189,8 @@ public final class WeightFile implements AutoCloseable {
                 }
                 prevEnd = r.getValue()[0];
             }
-            return new WeightFile(path, arena, Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors));
+            return new WeightFile(path, arena, Collections.unmodifiableMap(metadata), Collections.unmodifiableMap(tensors),
+                    Collections.unmodifiableMap(dtypes));
         } catch (WeightFileException e) {
             arena.close();
             throw e;
@@ -200,6 +223,16 @@ public final class WeightFile implements AutoCloseable {
     public StateDict stateDict() {
         checkOpen();
         return StateDict.of(tensors);
+    }
+
+    /** How tensor {@code name} is stored in the file: {@code F32}, {@code F16} or {@code I64}. */
+    public String dtype(String name) {
+        checkOpen();
+        String d = dtypes.get(name);
+        if (d == null) {
+            throw new IllegalArgumentException("model file " + path + " has no tensor " + name);
+        }
+        return d;
     }
 
     private void checkOpen() {

@@ -28,7 +28,7 @@ public final class WeightFileWriter {
     }
 
     /**
-     * Writes {@code tensors} (name to raw little-endian data, F32 or I64) with {@code metadata}, atomically.
+     * Writes {@code tensors} (name to raw little-endian data, F32, F16 or I64) with {@code metadata}, atomically.
      *
      * @throws WeightFileException if the output cannot be written (nothing is left behind)
      */
@@ -42,8 +42,8 @@ public final class WeightFileWriter {
         int pads = 0;
         for (var e : tensors.entrySet()) {
             RawTensor t = e.getValue();
-            if (t.dtype() != DType.F32 && t.dtype() != DType.I64) {
-                throw new IllegalArgumentException("weight files hold F32 and I64 tensors, not " + t.dtype());
+            if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.I64) {
+                throw new IllegalArgumentException("weight files hold F32, F16 and I64 tensors, not " + t.dtype());
             }
             long n = 1;
             for (int d : t.shape()) {
