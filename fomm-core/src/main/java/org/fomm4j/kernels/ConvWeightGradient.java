@@ -19,7 +19,7 @@ public final class ConvWeightGradient {
      */
     public static void accumulate(Kernels kernels, float[] x, float[] dy, float[] dw, int n, int ci, int h, int wd, int co,
                                   int k, int pad, int oh, int ow) {
-        WinogradWeightGradient winograd = kernels instanceof PanamaKernels
+        WinogradWeightGradient winograd = kernels.vectorApi()
                 ? WinogradWeightGradient.forLayer(n, ci, co, k, oh, ow) : null;
         if (winograd != null) {
             winograd.accumulate(x, dy, dw, n, ci, h, wd, co, pad, oh, ow);

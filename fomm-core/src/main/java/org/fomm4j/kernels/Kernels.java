@@ -16,6 +16,14 @@ public interface Kernels {
     String name();
 
     /**
+     * Whether these are (or wrap) the Vector API kernels: algorithms written on the Vector API directly, outside
+     * this interface (the Winograd weight gradients), are used only then. Wrappers delegate it.
+     */
+    default boolean vectorApi() {
+        return false;
+    }
+
+    /**
      * Prepares a convolution ({@code torch.nn.functional.conv2d}, zero padding).
      *
      * @param weight OIHW, {@code spec.weightCount()} values (BatchNorm already folded in if any)

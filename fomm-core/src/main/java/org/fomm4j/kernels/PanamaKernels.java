@@ -40,6 +40,11 @@ final class PanamaKernels extends ScalarKernels {
     }
 
     @Override
+    public boolean vectorApi() {
+        return true;
+    }
+
+    @Override
     public Conv2d conv2d(ConvSpec spec, float[] weight, float[] bias) {
         checkConvWeights(spec, weight, bias);
         if (spec.groups() != 1) {
