@@ -64,25 +64,55 @@ class TpsmmBackwardProperties {
                 new Var[] {x, g, b}, 1e-2, RTOL, 2e-3, seed);
     }
 
-    /** Keypoints spread over {@code [-0.9, 0.9]}, at least 0.2 apart within a group (a well-conditioned solve). */
+    /**
+     * Keypoints spread over {@code [-0.9, 0.9]}, at least 0.2 apart within a group, and no group near a line
+     * (standard deviation across its thinnest direction at least 0.15): a well-conditioned solve. Three or
+     * four nearly collinear points leave the affine part nearly singular (held up by the 0.01 ridge only), with
+     * gradients of 1e4-1e5 that change faster than any finite-difference step resolves (1 in 50 draws failed
+     * the check before this condition, 2026-12-07).
+     */
     static Var keypoints(Random rng, int n, int groups, int points) {
         float[] v = new float[n * groups * points * 2];
         for (int g = 0; g < n * groups; g++) {
-            for (int i = 0; i < points; i++) {
-                boolean ok;
-                do {
-                    v[(g * points + i) * 2] = 1.8f * rng.nextFloat() - 0.9f;
-                    v[(g * points + i) * 2 + 1] = 1.8f * rng.nextFloat() - 0.9f;
-                    ok = true;
-                    for (int j = 0; j < i; j++) {
-                        float dx = v[(g * points + i) * 2] - v[(g * points + j) * 2];
-                        float dy = v[(g * points + i) * 2 + 1] - v[(g * points + j) * 2 + 1];
-                        ok &= dx * dx + dy * dy > 0.04f;
-                    }
-                } while (!ok);
-            }
+            do {
+                spread(rng, v, g, points);
+            } while (thinnestSpread(v, g, points) < 0.15);
         }
         return Var.parameter(v, n, groups * points, 2);
+    }
+
+    /** The standard deviation of group {@code g}'s points along their covariance's smaller principal axis. */
+    static double thinnestSpread(float[] v, int g, int points) {
+        double mx = 0, my = 0;
+        for (int i = 0; i < points; i++) {
+            mx += v[(g * points + i) * 2] / (double) points;
+            my += v[(g * points + i) * 2 + 1] / (double) points;
+        }
+        double cxx = 0, cyy = 0, cxy = 0;
+        for (int i = 0; i < points; i++) {
+            double dx = v[(g * points + i) * 2] - mx, dy = v[(g * points + i) * 2 + 1] - my;
+            cxx += dx * dx / points;
+            cyy += dy * dy / points;
+            cxy += dx * dy / points;
+        }
+        double smallest = (cxx + cyy) / 2 - Math.sqrt((cxx - cyy) * (cxx - cyy) / 4 + cxy * cxy);
+        return Math.sqrt(Math.max(0, smallest));
+    }
+
+    private static void spread(Random rng, float[] v, int g, int points) {
+        for (int i = 0; i < points; i++) {
+            boolean ok;
+            do {
+                v[(g * points + i) * 2] = 1.8f * rng.nextFloat() - 0.9f;
+                v[(g * points + i) * 2 + 1] = 1.8f * rng.nextFloat() - 0.9f;
+                ok = true;
+                for (int j = 0; j < i; j++) {
+                    float dx = v[(g * points + i) * 2] - v[(g * points + j) * 2];
+                    float dy = v[(g * points + i) * 2 + 1] - v[(g * points + j) * 2 + 1];
+                    ok &= dx * dx + dy * dy > 0.04f;
+                }
+            } while (!ok);
+        }
     }
 
     @Property(tries = 10)
@@ -93,7 +123,10 @@ class TpsmmBackwardProperties {
         Var driving = keypoints(rng, n, groups, points);
         Var source = keypoints(rng, n, groups, points);
         GradientCheck.check("tps motions", in -> TpsOps.motions(GradientCheck.tape(), in[0], in[1], points, h, h + 1),
-                new Var[] {driving, source}, 1e-3, RTOL, 3e-3, seed);
+                // L is built in float32 as the reference builds it, so the loss carries rounding noise of ~2e-5 that
+                // a 1e-3 central difference turns into errors of ~0.01 (8 in 1,000 draws failed); the 5-point
+                // stencil at 1e-2 failed none of 1,000 (nor the central difference at 3e-3; at 1e-2 it failed 90).
+                new Var[] {driving, source}, 1e-2, RTOL, 3e-3, seed, true);
     }
 
     @Property(tries = 10)

@@ -154,10 +154,7 @@ public final class WeightFile implements AutoCloseable {
                             bad++;
                         }
                     }
-                    if (bad > 0) {
-                        throw new WeightFileException("model file " + path + ": tensor " + name + " has " + bad
-                                + " non-finite values (NaN or infinity)");
-                    }
+                    checkFinite(path, name, bad);
                     tensors.put(name, Tensor.ofSegment(slice, shape));
                 } else if (es == 2) {
                     // Half-precision weights (fomm compact) are widened once here; the kernels read float32.
@@ -169,10 +166,7 @@ public final class WeightFile implements AutoCloseable {
                             bad++;
                         }
                     }
-                    if (bad > 0) {
-                        throw new WeightFileException("model file " + path + ": tensor " + name + " has " + bad
-                                + " non-finite values (NaN or infinity)");
-                    }
+                    checkFinite(path, name, bad);
                     tensors.put(name, Tensor.of(v, shape));
                 } else {
                     float[] v = new float[(int) n];
@@ -197,6 +191,13 @@ public final class WeightFile implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw new WeightFileException("cannot read model file " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void checkFinite(Path path, String name, long bad) throws WeightFileException {
+        if (bad > 0) {
+            throw new WeightFileException("model file " + path + ": tensor " + name + " has " + bad
+                    + " non-finite values (NaN or infinity)");
         }
     }
 
