@@ -8,8 +8,9 @@ import java.nio.file.StandardCopyOption;
 
 /**
  * The model shipped inside this library: a FOMM trained by {@code fomm train} on the procedural creatures
- * ({@code configs/creatures-64-separation.yaml}, 64x64 frames, see {@code weights/README.md}), used by
- * {@code fomm animate} when no {@code --model} is given. Published face models cannot be bundled or
+ * (64x64 frames, 80 keypoints; its last config {@code configs/creatures-64-separation-frozen-bn-generator64-full-res-kp80.yaml},
+ * the whole history in {@code weights/README.md}), its convolution kernels stored in float16 ({@link HalfPrecision}),
+ * used by {@code fomm animate} when no {@code --model} is given. Published face models cannot be bundled or
  * downloaded; this one shows what the method does on a category it was trained for.
  */
 public final class DefaultModel {
