@@ -43,16 +43,17 @@ public final class HalfPrecision {
      * Writes {@code output} (atomically; it may be {@code input}) as {@code input} with its weights in
      * float16, and the metadata key {@code weights_dtype = f16}.
      *
-     * @throws WeightFileException if {@code input} is not a model file, or is a training checkpoint (it
+     * @throws WeightFileException if {@code input} is missing or not a model file, or is a training checkpoint (it
      *     holds optimizer moments; compact the {@code model.fomm4j} written beside it)
      */
     public static Report compact(Path input, Path output) throws IOException {
-        long before = Files.size(input);
+        long before;
         Map<String, RawTensor> out = new LinkedHashMap<>();
         Map<String, String> metadata;
         int halved = 0;
         double maxRel = 0;
         try (WeightFile wf = WeightFile.open(input)) {
+            before = Files.size(input);
             metadata = new LinkedHashMap<>(wf.metadata());
             StateDict sd = wf.stateDict();
             for (String name : sd.names()) {

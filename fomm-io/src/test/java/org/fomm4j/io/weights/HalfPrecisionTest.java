@@ -108,7 +108,7 @@ class HalfPrecisionTest {
     }
 
     @Test
-    void aTrainingCheckpointIsRefusedAndNothingIsWritten() throws IOException {
+    void aTrainingCheckpointOrAMissingFileIsRefusedAndNothingIsWritten() throws IOException {
         Path in = tmp.resolve("checkpoint.fomm4j");
         Map<String, RawTensor> t = new LinkedHashMap<>();
         t.put("generator.a.weight", f32(new int[] {2, 2}, 1f, 2f, 3f, 4f));
@@ -117,6 +117,9 @@ class HalfPrecisionTest {
         Path out = tmp.resolve("out.fomm4j");
         WeightFileException e = assertThrows(WeightFileException.class, () -> HalfPrecision.compact(in, out));
         assertTrue(e.getMessage().contains("is a training checkpoint"), e.getMessage());
+        assertFalse(Files.exists(out));
+        e = assertThrows(WeightFileException.class, () -> HalfPrecision.compact(tmp.resolve("missing.fomm4j"), out));
+        assertTrue(e.getMessage().contains("missing.fomm4j does not exist"), e.getMessage());
         assertFalse(Files.exists(out));
     }
 
