@@ -41,6 +41,22 @@ public final class TorchCheckpoint {
 
     /** One tensor read from a checkpoint: type, shape and little-endian C-order bytes. */
     public record RawTensor(DType dtype, int[] shape, byte[] data) {
+        /** {@code values} as a little-endian float32 tensor of {@code shape}. */
+        public static RawTensor f32(int[] shape, float[] values) {
+            ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+            b.asFloatBuffer().put(values);
+            return new RawTensor(DType.F32, shape, b.array());
+        }
+
+        /** Integral {@code values} (counters, as our tensors hold them) as a little-endian int64 tensor of {@code shape}. */
+        public static RawTensor i64(int[] shape, float[] values) {
+            ByteBuffer b = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+            for (float v : values) {
+                b.putLong((long) v);
+            }
+            return new RawTensor(DType.I64, shape, b.array());
+        }
+
         /** The values as float32 (integers converted). */
         public float[] toFloats() {
             int n = data.length / dtype.size;

@@ -1,12 +1,9 @@
 package org.fomm4j.io.training;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.fomm4j.io.checkpoint.DType;
 import org.fomm4j.io.checkpoint.TorchCheckpoint.RawTensor;
 import org.fomm4j.io.weights.WeightFile;
 import org.fomm4j.io.weights.WeightFileException;
@@ -44,15 +41,13 @@ public final class TrainingCheckpoint {
         for (String name : model.names()) {
             Tensor t = model.get(name);
             if (name.endsWith(".num_batches_tracked")) {
-                ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-                b.putLong((long) t.get(0));
-                tensors.put(name, new RawTensor(DType.I64, new int[0], b.array()));
+                tensors.put(name, RawTensor.i64(new int[0], new float[] {t.get(0)}));
             } else {
-                tensors.put(name, new RawTensor(DType.F32, t.shape(), floats(t.toArray())));
+                tensors.put(name, RawTensor.f32(t.shape(), t.toArray()));
             }
         }
         if (optimizer != null) {
-            optimizer.forEach((k, v) -> tensors.put(OPTIMIZER + k, new RawTensor(DType.F32, new int[] {v.length}, floats(v))));
+            optimizer.forEach((k, v) -> tensors.put(OPTIMIZER + k, RawTensor.f32(new int[] {v.length}, v)));
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "fomm4j");
@@ -103,9 +98,4 @@ public final class TrainingCheckpoint {
         }
     }
 
-    private static byte[] floats(float[] v) {
-        ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(v);
-        return b.array();
-    }
 }

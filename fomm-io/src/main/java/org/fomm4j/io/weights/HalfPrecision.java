@@ -65,11 +65,7 @@ public final class HalfPrecision {
                 String dtype = wf.dtype(name);
                 float[] v = t.toArray();
                 if (dtype.equals("I64")) {
-                    ByteBuffer b = ByteBuffer.allocate(8 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-                    for (float x : v) {
-                        b.putLong((long) x);
-                    }
-                    out.put(name, new RawTensor(DType.I64, t.shape(), b.array()));
+                    out.put(name, RawTensor.i64(t.shape(), v));
                 } else if (t.shape().length >= 2 && fitsHalf(v)) {
                     ByteBuffer b = ByteBuffer.allocate(2 * v.length).order(ByteOrder.LITTLE_ENDIAN);
                     float max = 0, err = 0;
@@ -85,11 +81,7 @@ public final class HalfPrecision {
                         maxRel = Math.max(maxRel, err / (double) max);
                     }
                 } else {
-                    ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-                    for (float x : v) {
-                        b.putFloat(x);
-                    }
-                    out.put(name, new RawTensor(DType.F32, t.shape(), b.array()));
+                    out.put(name, RawTensor.f32(t.shape(), v));
                 }
             }
         }

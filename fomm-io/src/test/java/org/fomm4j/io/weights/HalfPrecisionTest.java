@@ -146,11 +146,7 @@ class HalfPrecisionTest {
     }
 
     private static RawTensor f32(int[] shape, float... v) {
-        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (float x : v) {
-            b.putFloat(x);
-        }
-        return new RawTensor(DType.F32, shape, b.array());
+        return RawTensor.f32(shape, v);
     }
 
     private static RawTensor f16(int[] shape, short... v) {
